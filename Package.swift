@@ -1,0 +1,53 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let package = Package(
+    name: "steward",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "steward", targets: ["steward"]),
+        .library(name: "StewardEngine", targets: ["StewardEngine"]),
+        .library(name: "CgroupStats", targets: ["CgroupStats"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // C: clone3(CLONE_INTO_CGROUP) / fork + v1 cgroup joins, async-signal-safe child.
+        .target(name: "CStewardSpawn"),
+        // Pure parsers and the memory-class policy: never touches the filesystem.
+        .target(name: "CgroupStats"),
+        // TOML config → validated value types, errors naming file, line and key.
+        .target(name: "StewardConfig", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]),
+        // I/O on cgroup trees: layout detection, create/remove, kill until empty, read stats.
+        .target(name: "CgroupFS", dependencies: ["CgroupStats"]),
+        // Pure supervisor state machine and restart policy.
+        .target(name: "StewardCore"),
+        // The engine: performs the state machine's actions against the kernel.
+        .target(
+            name: "StewardEngine",
+            dependencies: [
+                "CStewardSpawn", "CgroupFS", "CgroupStats", "StewardConfig", "StewardCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "steward",
+            dependencies: [
+                "StewardEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "CgroupStatsTests", dependencies: ["CgroupStats"]),
+        .testTarget(name: "StewardConfigTests", dependencies: ["StewardConfig"]),
+        .testTarget(name: "StewardCoreTests", dependencies: ["StewardCore"]),
+        .testTarget(name: "CgroupFSTests", dependencies: ["CgroupFS", "CgroupStats"]),
+        .testTarget(name: "StewardEngineTests", dependencies: ["StewardEngine", "CgroupFS"]),
+    ]
+)
