@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // C: clone3(CLONE_INTO_CGROUP) / fork + v1 cgroup joins, async-signal-safe child.
@@ -21,9 +22,12 @@ let package = Package(
         // Pure parsers and the memory-class policy: never touches the filesystem.
         .target(name: "CgroupStats"),
         // TOML config → validated value types, errors naming file, line and key.
-        .target(name: "StewardConfig", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]),
+        .target(name: "StewardConfig", dependencies: ["StewardCore", .product(name: "TOMLKit", package: "TOMLKit")]),
         // I/O on cgroup trees: layout detection, create/remove, kill until empty, read stats.
-        .target(name: "CgroupFS", dependencies: ["CgroupStats"]),
+        .target(
+            name: "CgroupFS",
+            dependencies: ["CgroupStats", .product(name: "SystemPackage", package: "swift-system")]
+        ),
         // Pure supervisor state machine and restart policy.
         .target(name: "StewardCore"),
         // The engine: performs the state machine's actions against the kernel.

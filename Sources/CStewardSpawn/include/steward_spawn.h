@@ -1,0 +1,66 @@
+#ifndef STEWARD_SPAWN_H
+#define STEWARD_SPAWN_H
+
+#include <sys/types.h>
+
+/// Where the child failed before execve; reported back over a CLOEXEC pipe.
+enum steward_spawn_stage {
+    STEWARD_STAGE_NONE = 0,
+    STEWARD_STAGE_PIPE,        /* parent: creating the error pipe */
+    STEWARD_STAGE_CLONE,       /* parent: clone3 / fork */
+    STEWARD_STAGE_SIGNALS,     /* child: resetting signal dispositions */
+    STEWARD_STAGE_CGROUP,      /* child: joining a cgroup.procs */
+    STEWARD_STAGE_SETSID,
+    STEWARD_STAGE_CHDIR,
+    STEWARD_STAGE_SETGROUPS,
+    STEWARD_STAGE_SETGID,
+    STEWARD_STAGE_SETUID,
+    STEWARD_STAGE_STDIO,
+    STEWARD_STAGE_EXEC,
+};
+
+struct steward_spawn_request {
+    const char *path;               /* absolute or relative path; no PATH search here */
+    char *const *argv;              /* NULL-terminated */
+    char *const *envp;              /* NULL-terminated */
+    const char *working_directory;  /* NULL: inherit */
+    /* A cgroup2 directory fd: the child is created inside it with clone3(CLONE_INTO_CGROUP);
+       -1 for none (pure v1 hosts). */
+    int cgroup2_dir_fd;
+    /* cgroup.procs fds (opened O_WRONLY|O_CLOEXEC by the caller) of v1 hierarchies that the child
+       joins by writing "0" before execve. */
+    const int *join_procs_fds;
+    int join_procs_count;
+    int stdin_fd, stdout_fd, stderr_fd; /* must be valid fds; the child dup2s them to 0, 1, 2 */
+    int new_session;                /* setsid() so the service never shares our terminal/session */
+    int change_identity;            /* non-zero: setgroups/setgid/setuid below */
+    uid_t uid;
+    gid_t gid;
+    const gid_t *groups;
+    int group_count;
+};
+
+struct steward_spawn_result {
+    pid_t pid;              /* > 0 on success; the child has already execve'd */
+    int pidfd;              /* -1 when the kernel gave none */
+    int used_clone_into_cgroup;
+    int failed_stage;       /* enum steward_spawn_stage, 0 on success */
+    int error_number;       /* errno at the failed stage */
+};
+
+/// Starts a process placed in its cgroups before it runs a single instruction of the new program.
+/// Returns 0 on success, -1 on failure with result->failed_stage and result->error_number set.
+/// The caller must reap the pid (a failed child is reaped here when possible).
+int steward_spawn(const struct steward_spawn_request *request, struct steward_spawn_result *result);
+
+/// Creates a non-blocking CLOEXEC pipe and installs a SIGCHLD handler that writes a byte to it, so
+/// a reaper waits on a file descriptor instead of a signal. Returns the read end, or -1 with errno.
+int steward_sigchld_pipe(void);
+
+/// PR_SET_CHILD_SUBREAPER: orphaned descendants are re-parented to this process. 0 or -1.
+int steward_become_subreaper(void);
+
+/// Sends `signal` through a pidfd (no pid-reuse race). Returns 0 or -1 with errno.
+int steward_pidfd_send_signal(int pidfd, int signal);
+
+#endif

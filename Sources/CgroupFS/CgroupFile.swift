@@ -1,0 +1,88 @@
+import SystemPackage
+
+import Glibc
+
+/// A failed operation on a cgroup or proc file, naming the path.
+public struct CgroupFSError: Error, Equatable, CustomStringConvertible {
+    public var path: String
+    public var operation: String
+    public var errno: Errno
+
+    public init(path: String, operation: String, errno: Errno) {
+        self.path = path
+        self.operation = operation
+        self.errno = errno
+    }
+
+    public var description: String { "\(operation) \(path): \(errno)" }
+}
+
+/// Whole-file reads and writes of small kernel files. A missing file is an error, never "0".
+public enum CgroupFile {
+    public static func readText(_ path: String) throws(CgroupFSError) -> String {
+        let fd = try open(path, .readOnly)
+        defer { try? fd.close() }
+        return try readText(fd, path: path)
+    }
+
+    /// Reads from offset 0 of a kept descriptor: kernel files regenerate their content on each
+    /// read at offset 0, at half the cost of open/read/close.
+    public static func readText(_ fd: FileDescriptor, path: String) throws(CgroupFSError) -> String {
+        var result: [UInt8] = []
+        var offset: Int64 = 0
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count: Int
+            do {
+                count = try chunk.withUnsafeMutableBytes { try fd.read(fromAbsoluteOffset: offset, into: $0, retryOnInterrupt: true) }
+            } catch {
+                throw CgroupFSError(path: path, operation: "read", errno: error as? Errno ?? .ioError)
+            }
+            if count == 0 { break }
+            result.append(contentsOf: chunk[..<count])
+            offset += Int64(count)
+        }
+        return String(decoding: result, as: UTF8.self)
+    }
+
+    public static func write(_ text: String, to path: String) throws(CgroupFSError) {
+        let fd = try open(path, .writeOnly)
+        defer { try? fd.close() }
+        do {
+            _ = try fd.writeAll(text.utf8)
+        } catch {
+            throw CgroupFSError(path: path, operation: "write \"\(text)\" to", errno: error as? Errno ?? .ioError)
+        }
+    }
+
+    public static func open(_ path: String, _ mode: FileDescriptor.AccessMode) throws(CgroupFSError) -> FileDescriptor {
+        do {
+            return try FileDescriptor.open(FilePath(path), mode, options: [.closeOnExec], retryOnInterrupt: true)
+        } catch {
+            throw CgroupFSError(path: path, operation: "open", errno: error as? Errno ?? .ioError)
+        }
+    }
+
+    /// The pids listed in a cgroup.procs file.
+    public static func readPids(_ path: String) throws(CgroupFSError) -> [pid_t] {
+        try readText(path).split(separator: "\n").compactMap { pid_t($0) }
+    }
+
+    public static func exists(_ path: String) -> Bool {
+        access(path, F_OK) == 0
+    }
+
+    static func makeDirectory(_ path: String) throws(CgroupFSError) -> Bool {
+        if mkdir(path, 0o755) == 0 { return true }
+        let error = Errno(rawValue: Glibc.errno)
+        if error == .fileExists { return false }
+        throw CgroupFSError(path: path, operation: "mkdir", errno: error)
+    }
+
+    static func removeDirectory(_ path: String) throws(CgroupFSError) {
+        if rmdir(path) == 0 { return }
+        let error = Errno(rawValue: Glibc.errno)
+        if error == .noSuchFileOrDirectory { return }
+        throw CgroupFSError(path: path, operation: "rmdir", errno: error)
+    }
+}

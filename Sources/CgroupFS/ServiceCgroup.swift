@@ -1,0 +1,170 @@
+import Dispatch
+import Glibc
+import SystemPackage
+
+/// One service's cgroup: a directory of the same name in every hierarchy Steward uses.
+public struct ServiceCgroup: Sendable, Equatable {
+    public var name: String
+    public var mode: CgroupMode
+    /// The service's directory in the v2 tree (the whole cgroup on unified hosts, tracking on hybrid).
+    public var v2Directory: String?
+    /// The service's directory in each v1 hierarchy, keyed by that hierarchy's controllers.
+    public var v1Directories: [V1Directory]
+
+    public struct V1Directory: Sendable, Equatable {
+        public var controllers: Set<String>
+        public var path: String
+    }
+
+    /// Where memory.stat and friends live.
+    public var memoryDirectory: String? {
+        mode == .unified ? v2Directory : v1Directory(for: "memory")
+    }
+
+    public func v1Directory(for controller: String) -> String? {
+        v1Directories.first { $0.controllers.contains(controller) }?.path
+    }
+
+    /// The hierarchy whose cgroup.procs lists every process of the service: the v2 tree where it
+    /// exists, else (pure v1) the freezer or memory hierarchy.
+    public var trackingDirectory: String {
+        v2Directory ?? v1Directory(for: "freezer") ?? v1Directory(for: "memory") ?? v1Directories[0].path
+    }
+
+    var allDirectories: [String] { (v2Directory.map { [$0] } ?? []) + v1Directories.map(\.path) }
+
+    /// Creates the directories. An existing, empty cgroup (left by a crash) is reused; one that
+    /// still holds processes belongs to someone else and is an error.
+    public func create() throws(CgroupFSError) {
+        for directory in allDirectories {
+            _ = try CgroupFile.makeDirectory(directory)
+        }
+        if let stray = try pids().first {
+            throw CgroupFSError(path: trackingDirectory, operation: "cgroup already holds process \(stray):", errno: .resourceBusy)
+        }
+    }
+
+    public func pids() throws(CgroupFSError) -> [pid_t] {
+        try CgroupFile.readPids(trackingDirectory + "/cgroup.procs")
+    }
+
+    public var isPopulated: Bool {
+        get throws(CgroupFSError) {
+            if let v2Directory {
+                return try Self.populated(eventsText: CgroupFile.readText(v2Directory + "/cgroup.events"))
+            }
+            return try !pids().isEmpty
+        }
+    }
+
+    /// Signals every process in the cgroup, again and again until a pass finds no pid it has not
+    /// signalled yet, so processes forked meanwhile are caught too (systemd's cg_kill_items).
+    /// Returns how many processes were signalled.
+    @discardableResult
+    public func signalAll(_ signal: Int32) throws(CgroupFSError) -> Int {
+        var signalled = Set<pid_t>()
+        while true {
+            let fresh = try pids().filter { !signalled.contains($0) }
+            if fresh.isEmpty { return signalled.count }
+            for pid in fresh {
+                kill(pid, signal)
+                // A stopped process cannot act on SIGTERM until it is continued.
+                if signal != SIGKILL && signal != SIGCONT { kill(pid, SIGCONT) }
+                signalled.insert(pid)
+            }
+        }
+    }
+
+    /// SIGKILLs every process in the cgroup without a race against forks: cgroup.kill where the
+    /// kernel has it (v2, 5.14+), else freeze, kill and thaw (v1 freezer), else repeated passes.
+    public func killAll() throws(CgroupFSError) {
+        if let v2Directory, CgroupFile.exists(v2Directory + "/cgroup.kill") {
+            try CgroupFile.write("1", to: v2Directory + "/cgroup.kill")
+            return
+        }
+        guard let freezer = v1Directory(for: "freezer") else {
+            try signalAll(SIGKILL)
+            return
+        }
+        try CgroupFile.write("FROZEN", to: freezer + "/freezer.state")
+        defer { try? CgroupFile.write("THAWED", to: freezer + "/freezer.state") }
+        try signalAll(SIGKILL)
+    }
+
+    /// Waits until no process is left. On the v2 tree the kernel announces it through
+    /// cgroup.events (inotify); pure v1 has no such event, so it polls cgroup.procs there.
+    public func waitUntilEmpty(timeout: Duration) async -> Bool {
+        let cgroup = self
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(returning: cgroup.blockUntilEmpty(timeout: timeout))
+            }
+        }
+    }
+
+    private func blockUntilEmpty(timeout: Duration) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        var watch: Int32 = -1
+        if let v2Directory {
+            watch = inotify_init1(Int32(IN_CLOEXEC))
+            if watch >= 0 { _ = inotify_add_watch(watch, v2Directory + "/cgroup.events", UInt32(IN_MODIFY)) }
+        }
+        defer { if watch >= 0 { close(watch) } }
+        var pollInterval = 1
+        while true {
+            guard (try? isPopulated) == true else { return true }
+            let remaining = deadline - ContinuousClock.now
+            if remaining <= .zero { return false }
+            let remainingMs = Int(remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000)
+            if watch >= 0 {
+                var pfd = pollfd(fd: watch, events: Int16(POLLIN), revents: 0)
+                if poll(&pfd, 1, Int32(max(1, remainingMs))) > 0 {
+                    var buffer = [UInt8](repeating: 0, count: 4096)
+                    _ = read(watch, &buffer, buffer.count)
+                }
+            } else {
+                usleep(useconds_t(min(pollInterval, max(1, remainingMs)) * 1000))
+                pollInterval = min(pollInterval * 2, 50)
+            }
+        }
+    }
+
+    /// Removes the directories; the cgroup must be empty.
+    public func remove() throws(CgroupFSError) {
+        for directory in allDirectories.reversed() {
+            try CgroupFile.removeDirectory(directory)
+        }
+    }
+
+    static func populated(eventsText: String) -> Bool {
+        eventsText.split(separator: "\n").contains { $0 == "populated 1" }
+    }
+
+    /// Descriptors the spawner needs: the v2 directory for clone3(CLONE_INTO_CGROUP) and the v1
+    /// cgroup.procs files the child joins before execve. The caller closes them.
+    public func openSpawnTargets() throws(CgroupFSError) -> SpawnTargets {
+        var targets = SpawnTargets(cgroup2Directory: nil, v1Procs: [])
+        do {
+            if let v2Directory {
+                targets.cgroup2Directory = try CgroupFile.open(v2Directory, .readOnly)
+            }
+            for directory in v1Directories {
+                targets.v1Procs.append(try CgroupFile.open(directory.path + "/cgroup.procs", .writeOnly))
+            }
+        } catch {
+            targets.close()
+            throw error
+        }
+        return targets
+    }
+}
+
+public struct SpawnTargets: Sendable {
+    public var cgroup2Directory: FileDescriptor?
+    public var v1Procs: [FileDescriptor]
+
+    public func close() {
+        try? cgroup2Directory?.close()
+        for fd in v1Procs { try? fd.close() }
+    }
+}

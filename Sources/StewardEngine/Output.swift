@@ -1,0 +1,87 @@
+@preconcurrency import Dispatch
+import Glibc
+import StewardCore
+import Synchronization
+import SystemPackage
+
+public enum OutputStream: String, Sendable {
+    case stdout, stderr
+}
+
+/// Where the lines services print go.
+public protocol OutputSink: Sendable {
+    func write(service: String, stream: OutputStream, line: [UInt8])
+}
+
+/// Writes `name | line` to Steward's own stdout or stderr, one write per line so lines of
+/// different services never interleave.
+public struct PrefixedOutputSink: OutputSink {
+    public init() {}
+
+    public func write(service: String, stream: OutputStream, line: [UInt8]) {
+        var bytes = Array(service.utf8)
+        bytes += Array(" | ".utf8)
+        bytes += line
+        bytes.append(UInt8(ascii: "\n"))
+        let fd: Int32 = stream == .stdout ? 1 : 2
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 && errno == EINTR { continue }
+                if written <= 0 { return }
+                offset += written
+            }
+        }
+    }
+}
+
+/// The pipes behind one service's stdout and stderr. They live as long as the service's
+/// supervisor, across restarts; each new main process gets the write ends.
+final class OutputPump: Sendable {
+    let stdoutWrite: FileDescriptor
+    let stderrWrite: FileDescriptor
+    private let sources: [DispatchSourceRead]
+    private static let queue = DispatchQueue(label: "steward.output")
+
+    init(service: String, sink: any OutputSink, maximumLineBytes: Int = 16 * 1024) throws {
+        var writeEnds: [FileDescriptor] = []
+        var sources: [DispatchSourceRead] = []
+        for stream in [OutputStream.stdout, .stderr] {
+            let (readEnd, writeEnd) = try FileDescriptor.pipe()
+            _ = fcntl(readEnd.rawValue, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(writeEnd.rawValue, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(readEnd.rawValue, F_SETFL, O_NONBLOCK)
+            writeEnds.append(writeEnd)
+            let source = DispatchSource.makeReadSource(fileDescriptor: readEnd.rawValue, queue: Self.queue)
+            let splitter = Mutex(LineSplitter(maximumLineBytes: maximumLineBytes))
+            @Sendable func drain() {
+                var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+                while case let count = read(readEnd.rawValue, &buffer, buffer.count), count > 0 {
+                    for line in splitter.withLock({ $0.feed(buffer[..<count]) }) {
+                        sink.write(service: service, stream: stream, line: line)
+                    }
+                }
+            }
+            source.setEventHandler(handler: drain)
+            source.setCancelHandler {
+                drain() // what was written before the pipe closed still counts
+                if let rest = splitter.withLock({ $0.finish() }) {
+                    sink.write(service: service, stream: stream, line: rest)
+                }
+                try? readEnd.close()
+            }
+            source.activate()
+            sources.append(source)
+        }
+        stdoutWrite = writeEnds[0]
+        stderrWrite = writeEnds[1]
+        self.sources = sources
+    }
+
+    func close() {
+        try? stdoutWrite.close()
+        try? stderrWrite.close()
+        sources.forEach { $0.cancel() }
+    }
+}

@@ -1,0 +1,247 @@
+import CStewardSpawn
+import CgroupFS
+import Foundation
+import Logging
+import StewardConfig
+import StewardCore
+import Synchronization
+import SystemPackage
+
+/// What the outside world may know of a service at any moment (metrics, status, tests).
+public struct ServiceSnapshot: Sendable {
+    public var name: String
+    public var state: ServiceState
+    public var restarts: [RestartReason: Int]
+    public var lastExit: ExitStatus?
+    public var mainPid: Int32?
+    /// Wall-clock time of the last start, seconds since the epoch.
+    public var startTimeSeconds: Double?
+    public var cgroup: ServiceCgroup
+    /// How many events the service's machine has handled; lets a caller wait for the effect of
+    /// an event it sent rather than for a state that may have held before.
+    public var handledEvents = 0
+
+    public var isUp: Bool {
+        if case .running = state { true } else { false }
+    }
+}
+
+/// Drives one service: feeds events to its `ServiceMachine` one at a time and performs the
+/// actions it returns against the kernel. Events are queued, so an action (killing a cgroup,
+/// spawning) always completes before the next event is looked at.
+final class ServiceRunner: Sendable {
+    let configuration: ServiceConfiguration
+    let cgroup: ServiceCgroup
+    private let output: OutputPump
+    private let logger: Logger
+    private let events: AsyncStream<ServiceEvent>
+    private let input: AsyncStream<ServiceEvent>.Continuation
+    private let shared: Mutex<Shared>
+
+    private struct Shared {
+        var snapshot: ServiceSnapshot
+        var process: SpawnedProcess?
+        var waiters: [(predicate: @Sendable (ServiceSnapshot) -> Bool, continuation: CheckedContinuation<ServiceSnapshot, Never>)] = []
+        var timers: [TimerToken.Kind: Task<Void, Never>] = [:]
+        /// Set by a shutdown that forwards the signal Steward received (exec mode).
+        var stopSignalOverride: Int32?
+        var sentEvents = 0
+    }
+
+    init(configuration: ServiceConfiguration, cgroup: ServiceCgroup, sink: any OutputSink, logger: Logger) throws {
+        self.configuration = configuration
+        self.cgroup = cgroup
+        self.output = try OutputPump(service: configuration.name, sink: sink)
+        var logger = logger
+        logger[metadataKey: "service"] = "\(configuration.name)"
+        self.logger = logger
+        (events, input) = AsyncStream.makeStream(of: ServiceEvent.self)
+        shared = Mutex(Shared(snapshot: ServiceSnapshot(
+            name: configuration.name, state: .idle, restarts: [:], cgroup: cgroup
+        )))
+    }
+
+    var snapshot: ServiceSnapshot { shared.withLock { $0.snapshot } }
+
+    /// Queues an event; returns its sequence number (see `ServiceSnapshot.handledEvents`).
+    @discardableResult
+    func send(_ event: ServiceEvent) -> Int {
+        shared.withLock { shared in
+            shared.sentEvents += 1
+            input.yield(event)
+            return shared.sentEvents
+        }
+    }
+
+    /// Stops the service and returns once it is settled.
+    func stop(signal: Int32?) async {
+        shared.withLock { $0.stopSignalOverride = signal }
+        let sequence = send(.stop)
+        _ = await waitUntil { $0.handledEvents >= sequence && $0.state.isSettled }
+    }
+
+    /// Forwards a signal to the main process (SIGHUP for a reload, say).
+    func signalMain(_ signal: Int32) -> Bool {
+        shared.withLock { shared in
+            guard let pidfd = shared.process?.pidfd else { return false }
+            return steward_pidfd_send_signal(pidfd.rawValue, signal) == 0
+        }
+    }
+
+    /// Returns once the snapshot satisfies `predicate` (at once if it already does).
+    func waitUntil(_ predicate: @escaping @Sendable (ServiceSnapshot) -> Bool) async -> ServiceSnapshot {
+        await withCheckedContinuation { continuation in
+            shared.withLock { shared in
+                if predicate(shared.snapshot) {
+                    continuation.resume(returning: shared.snapshot)
+                } else {
+                    shared.waiters.append((predicate, continuation))
+                }
+            }
+        }
+    }
+
+    /// The event loop; returns after `finish()`.
+    func run() async {
+        var machine = ServiceMachine(
+            restartPolicy: configuration.restart,
+            backoff: configuration.backoff,
+            stopTimeout: configuration.stopTimeout
+        )
+        for await event in events {
+            var queue = machine.handle(event, at: .now)
+            while !queue.isEmpty {
+                let action = queue.removeFirst()
+                if let answer = await perform(action) {
+                    queue += machine.handle(answer, at: .now)
+                }
+            }
+            publish(machine)
+        }
+        shared.withLock { shared in
+            shared.timers.values.forEach { $0.cancel() }
+        }
+        output.close()
+    }
+
+    /// Ends the event loop; the service must be settled.
+    func finish() {
+        input.finish()
+    }
+
+    private func publish(_ machine: ServiceMachine) {
+        let ready = shared.withLock { shared -> [(CheckedContinuation<ServiceSnapshot, Never>, ServiceSnapshot)] in
+            shared.snapshot.state = machine.state
+            shared.snapshot.restarts = machine.restarts
+            shared.snapshot.lastExit = machine.lastExit
+            shared.snapshot.handledEvents += 1
+            if case .running(let pid, _) = machine.state { shared.snapshot.mainPid = pid } else if machine.state.isSettled { shared.snapshot.mainPid = nil }
+            let snapshot = shared.snapshot
+            var ready: [(CheckedContinuation<ServiceSnapshot, Never>, ServiceSnapshot)] = []
+            shared.waiters.removeAll { waiter in
+                guard waiter.predicate(snapshot) else { return false }
+                ready.append((waiter.continuation, snapshot))
+                return true
+            }
+            return ready
+        }
+        for (continuation, snapshot) in ready { continuation.resume(returning: snapshot) }
+    }
+
+    /// Performs one action; returns the event it produces at once, if any.
+    private func perform(_ action: ServiceAction) async -> ServiceEvent? {
+        switch action {
+        case .spawn:
+            do {
+                let process = try spawn()
+                shared.withLock {
+                    $0.process = process
+                    $0.snapshot.startTimeSeconds = Date().timeIntervalSince1970
+                }
+                logger.info("started", metadata: ["pid": "\(process.pid)"])
+                return .spawned(pid: process.pid)
+            } catch {
+                logger.error("cannot start: \(error)")
+                return .spawnFailed("\(error)")
+            }
+        case .sendStopSignal(let pid):
+            let signal = shared.withLock { $0.stopSignalOverride } ?? configuration.stopSignal
+            logger.info("stopping", metadata: ["signal": "\(signal)", "pid": "\(pid)"])
+            switch configuration.killMode {
+            case .controlGroup:
+                do { try cgroup.signalAll(signal) } catch { logger.error("cannot signal the cgroup: \(error)") }
+            case .process:
+                _ = signalMain(signal)
+            }
+        case .killCgroup:
+            do {
+                try cgroup.killAll()
+            } catch {
+                logger.error("cannot kill the cgroup: \(error)")
+            }
+            if await !cgroup.waitUntilEmpty(timeout: .seconds(10)) {
+                logger.error("processes are still in the cgroup 10 s after SIGKILL", metadata: ["cgroup": "\(cgroup.trackingDirectory)"])
+            }
+            shared.withLock { shared in
+                try? shared.process?.pidfd?.close()
+                shared.process = nil
+            }
+        case .removeCgroup:
+            do {
+                try cgroup.remove()
+            } catch {
+                logger.error("cannot remove the cgroup: \(error)")
+            }
+        case .startTimer(let token, let delay):
+            let task = Task {
+                try? await Task.sleep(for: delay)
+                if !Task.isCancelled { self.send(.timerFired(token)) }
+            }
+            shared.withLock { $0.timers.updateValue(task, forKey: token.kind)?.cancel() }
+        case .log(let level, let message):
+            switch level {
+            case .info: logger.info("\(message)")
+            case .warning: logger.warning("\(message)")
+            case .error: logger.error("\(message)")
+            }
+        }
+        return nil
+    }
+
+    private func spawn() throws -> SpawnedProcess {
+        var environment = ProcessInfo.processInfo.environment
+        var identity: SpawnSpec.Identity?
+        if let user = configuration.user {
+            let resolved = try IdentityResolver.resolve(user: user, group: configuration.group)
+            identity = resolved.identity
+            environment["USER"] = resolved.userName
+            environment["LOGNAME"] = resolved.userName
+            environment["HOME"] = resolved.home
+        }
+        environment.merge(configuration.environment) { _, configured in configured }
+        guard let executable = Spawner.resolveExecutable(configuration.command[0], path: environment["PATH"]) else {
+            throw SpawnFailure(message: "command not found: \(configuration.command[0])")
+        }
+        try cgroup.create()
+        let devNull = try FileDescriptor.open("/dev/null", .readOnly, options: [.closeOnExec])
+        defer { try? devNull.close() }
+        let spec = SpawnSpec(
+            executable: executable,
+            arguments: configuration.command,
+            environment: environment,
+            workingDirectory: configuration.workingDirectory,
+            identity: identity,
+            stdin: devNull,
+            stdout: output.stdoutWrite,
+            stderr: output.stderrWrite
+        )
+        return try Spawner.spawn(spec, in: cgroup) { status in
+            self.send(.mainExited(status))
+        }
+    }
+
+    struct SpawnFailure: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
+}
