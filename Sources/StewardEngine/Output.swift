@@ -4,13 +4,13 @@ import StewardCore
 import Synchronization
 import SystemPackage
 
-public enum OutputStream: String, Sendable {
+public enum ServiceStream: String, Sendable {
     case stdout, stderr
 }
 
 /// Where the lines services print go.
 public protocol OutputSink: Sendable {
-    func write(service: String, stream: OutputStream, line: [UInt8])
+    func write(service: String, stream: ServiceStream, line: [UInt8])
 }
 
 /// Writes `name | line` to Steward's own stdout or stderr, one write per line so lines of
@@ -18,7 +18,7 @@ public protocol OutputSink: Sendable {
 public struct PrefixedOutputSink: OutputSink {
     public init() {}
 
-    public func write(service: String, stream: OutputStream, line: [UInt8]) {
+    public func write(service: String, stream: ServiceStream, line: [UInt8]) {
         var bytes = Array(service.utf8)
         bytes += Array(" | ".utf8)
         bytes += line
@@ -47,7 +47,7 @@ final class OutputPump: Sendable {
     init(service: String, sink: any OutputSink, maximumLineBytes: Int = 16 * 1024) throws {
         var writeEnds: [FileDescriptor] = []
         var sources: [DispatchSourceRead] = []
-        for stream in [OutputStream.stdout, .stderr] {
+        for stream in [ServiceStream.stdout, .stderr] {
             let (readEnd, writeEnd) = try FileDescriptor.pipe()
             _ = fcntl(readEnd.rawValue, F_SETFD, FD_CLOEXEC)
             _ = fcntl(writeEnd.rawValue, F_SETFD, FD_CLOEXEC)

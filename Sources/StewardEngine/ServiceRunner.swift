@@ -179,7 +179,12 @@ final class ServiceRunner: Sendable {
             } catch {
                 logger.error("cannot kill the cgroup: \(error)")
             }
-            if await !cgroup.waitUntilEmpty(timeout: .seconds(10)) {
+            if await cgroup.waitUntilEmpty(timeout: .seconds(10)) {
+                // Each run gets a fresh cgroup: besides leaving nothing behind, a v2 cgroup that
+                // was once cgroup.kill'ed SIGKILLs children later cloned into it with
+                // CLONE_INTO_CGROUP (seen on 6.18).
+                do { try cgroup.remove() } catch { logger.error("cannot remove the cgroup: \(error)") }
+            } else {
                 logger.error("processes are still in the cgroup 10 s after SIGKILL", metadata: ["cgroup": "\(cgroup.trackingDirectory)"])
             }
             shared.withLock { shared in

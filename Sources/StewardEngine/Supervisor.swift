@@ -12,6 +12,7 @@ public final class Supervisor: Sendable {
     public let tree: CgroupTree
     private let runners: [String: ServiceRunner]
     private let loops: Mutex<[Task<Void, Never>]> = Mutex([])
+    private let shutdownStarted = Mutex(false)
     private let logger: Logger
 
     /// Prepares the cgroup tree (nothing is started yet). On error nothing is left behind.
@@ -89,6 +90,7 @@ public final class Supervisor: Sendable {
     /// what Steward created. `signal` replaces the services' stop signal (exec mode forwards the
     /// signal Steward received).
     public func shutdown(signal: Int32? = nil) async {
+        guard !shutdownStarted.withLock({ started in defer { started = true }; return started }) else { return }
         await withTaskGroup(of: Void.self) { group in
             for runner in runners.values {
                 group.addTask { await runner.stop(signal: signal) }

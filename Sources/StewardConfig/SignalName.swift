@@ -1,0 +1,35 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Signals written as names (`TERM`, `SIGTERM`, `term`) or numbers (`15`).
+public enum SignalName {
+    private static let names: [(name: String, number: Int32)] = [
+        ("HUP", SIGHUP), ("INT", SIGINT), ("QUIT", SIGQUIT), ("ILL", SIGILL), ("TRAP", SIGTRAP),
+        ("ABRT", SIGABRT), ("BUS", SIGBUS), ("FPE", SIGFPE), ("KILL", SIGKILL), ("USR1", SIGUSR1),
+        ("SEGV", SIGSEGV), ("USR2", SIGUSR2), ("PIPE", SIGPIPE), ("ALRM", SIGALRM), ("TERM", SIGTERM),
+        ("CHLD", SIGCHLD), ("CONT", SIGCONT), ("STOP", SIGSTOP), ("TSTP", SIGTSTP), ("TTIN", SIGTTIN),
+        ("TTOU", SIGTTOU), ("URG", SIGURG), ("XCPU", SIGXCPU), ("XFSZ", SIGXFSZ), ("VTALRM", SIGVTALRM),
+        ("PROF", SIGPROF), ("WINCH", SIGWINCH), ("IO", SIGIO), ("SYS", SIGSYS),
+    ]
+    /// Linux numbers signals 1 through SIGRTMAX (64); there is no signal 0 to send.
+    private static let numbers: ClosedRange<Int32> = 1...64
+
+    public static func parse(_ text: String) -> Int32? {
+        if !text.isEmpty, text.allSatisfy(\.isDigit) {
+            return Int32(text).flatMap { numbers.contains($0) ? $0 : nil }
+        }
+        let upper = text.uppercased()
+        let name = upper.hasPrefix("SIG") ? upper.dropFirst(3) : Substring(upper)
+        return names.first { $0.name == name }?.number
+    }
+
+    /// "SIGTERM" for a named signal, else the number ("42"); `parse` reads either back.
+    public static func name(_ signal: Int32) -> String {
+        names.first { $0.number == signal }.map { "SIG" + $0.name } ?? String(signal)
+    }
+}

@@ -1,0 +1,133 @@
+import CgroupFS
+import Foundation
+import StewardConfig
+import StewardCore
+import Testing
+@testable import StewardEngine
+
+@Suite("Supervision on real cgroups")
+struct SupervisionTests {
+    @Test("the service is in its own cgroups before it runs its first instruction")
+    func placementBeforeExec() async throws {
+        // `cat` reading /proc/self/cgroup is the program's first act: any window in which the
+        // child ran outside its cgroup would show the parent's paths here.
+        let placed = ServiceConfiguration(name: "placed", command: ["/bin/cat", "/proc/self/cgroup"], restart: .never)
+        try await withSupervisor([placed]) { supervisor, sink in
+            let ended = try await withDeadline("placed to exit") {
+                await supervisor.waitUntil("placed") { if case .exited = $0.state { true } else { false } }
+            }
+            #expect(ended?.lastExit == .exited(0))
+            let cgroupLines = sink.lines(of: "placed")
+            let layout = supervisor.tree.layout
+            let expected = ["memory", "pids", "cpu", "cpuacct"].compactMap { layout.v1Hierarchy(for: $0) }
+            for hierarchy in expected {
+                let line = try #require(cgroupLines.first { $0.split(separator: ":")[1].split(separator: ",").contains(Substring(hierarchy.controllers.sorted().first!)) })
+                #expect(line.hasSuffix("/placed"), "v1 \(hierarchy.controllers): \(line)")
+            }
+            if layout.v2 != nil {
+                let line = try #require(cgroupLines.first { $0.hasPrefix("0::") })
+                #expect(line.hasSuffix("/placed"), "v2: \(line)")
+            }
+        }
+    }
+
+    @Test("on-failure restarts a failing service with growing delays; always restarts a clean exit too")
+    func restartPolicies() async throws {
+        let failing = service("failing", "echo start $(date +%s%N); exit 3", restart: .onFailure)
+        let clean = service("clean", "exit 0", restart: .onFailure)
+        let always = service("always", "exit 0", restart: .always)
+        try await withSupervisor([failing, clean, always]) { supervisor, sink in
+            let restarted = try await withDeadline("failing to restart 4 times") {
+                await supervisor.waitUntil("failing") { ($0.restarts[.exit] ?? 0) >= 4 }
+            }
+            #expect(restarted?.lastExit == .exited(3))
+            let cleanEnd = try await withDeadline("clean to end") {
+                await supervisor.waitUntil("clean") { if case .exited = $0.state { true } else { false } }
+            }
+            #expect(cleanEnd?.restarts.isEmpty == true, "on-failure must not restart a clean exit")
+            _ = try await withDeadline("always to restart a clean exit") {
+                await supervisor.waitUntil("always") { ($0.restarts[.exit] ?? 0) >= 2 }
+            }
+            // Starts of `failing` are 20, 40, 80 ms apart plus run time: the gaps must grow.
+            try await withDeadline("4 starts printed") { await sink.waitForLines(of: "failing", count: 4) }
+            let starts = sink.lines(of: "failing").compactMap { Int64($0.split(separator: " ")[1]) }
+            let gaps = zip(starts.dropFirst(), starts).map { Double($0 - $1) / 1e6 }
+            #expect(gaps.count >= 3)
+            #expect(gaps[0] >= 20 && gaps[2] >= 80 && gaps[2] > gaps[0], "gaps in ms: \(gaps)")
+        }
+    }
+
+    @Test("stop kills a double-forked setsid daemon with the rest of the cgroup")
+    func stopKillsDaemonizedGrandchild() async throws {
+        // setsid -f forks into a new session: the classic daemon that escapes process-group kills.
+        let daemonizer = service("daemonizer", "setsid -f sh -c 'echo daemon $$; exec sleep 1000'; exec sleep 1000")
+        try await withSupervisor([daemonizer]) { supervisor, sink in
+            let line = try await withDeadline("the daemon's pid") { await sink.waitForLine { $0.text.hasPrefix("daemon ") } }
+            let daemonPid = try #require(Int32(line.text.dropFirst("daemon ".count)))
+            #expect(isAlive(daemonPid))
+            let cgroup = try #require(supervisor.snapshot(of: "daemonizer")?.cgroup)
+            #expect(try cgroup.pids().contains(daemonPid))
+            await supervisor.shutdown()
+            #expect(!isAlive(daemonPid), "the setsid grandchild survived the stop")
+            #expect(!FileManager.default.fileExists(atPath: cgroup.trackingDirectory))
+        }
+    }
+
+    @Test("a service that ignores SIGTERM is SIGKILLed after stop_timeout")
+    func stopTimeoutEscalates() async throws {
+        let stubborn = service("stubborn", "trap '' TERM; echo ready; while :; do sleep 0.05; done", stopTimeout: .milliseconds(300))
+        try await withSupervisor([stubborn]) { supervisor, sink in
+            _ = try await withDeadline("ready") { await sink.waitForLine { $0.text == "ready" } }
+            let began = ContinuousClock.now
+            await supervisor.send(.stop, to: "stubborn")
+            let stopped = try await withDeadline("stubborn to stop") {
+                await supervisor.waitUntil("stubborn") { $0.state == .idle }
+            }
+            let took = ContinuousClock.now - began
+            #expect(stopped?.lastExit == .signaled(SIGKILL))
+            #expect(took >= .milliseconds(300), "killed before the timeout: \(took)")
+        }
+    }
+
+    @Test("a crash-looping service ends failed after its start limit, backing off between tries")
+    func crashLoopEndsFailed() async throws {
+        let backoff = BackoffPolicy(initialDelay: .milliseconds(20), maximumDelay: .seconds(1), resetAfter: .seconds(5), startLimit: 5)
+        let crasher = service("crasher", "exit 1", restart: .always, backoff: backoff)
+        try await withSupervisor([crasher]) { supervisor, _ in
+            let began = ContinuousClock.now
+            let failed = try await withDeadline("crasher to fail") {
+                await supervisor.waitUntil("crasher") { if case .failed = $0.state { true } else { false } }
+            }
+            let took = ContinuousClock.now - began
+            // 5 runs, 4 restarts with 20 + 40 + 80 + 160 ms between them: no spinning.
+            #expect(failed?.restarts[.exit] == 4)
+            #expect(took >= .milliseconds(300), "took \(took)")
+            #expect(supervisor.snapshot(of: "crasher")?.mainPid == nil)
+        }
+    }
+
+    @Test("a missing program fails to spawn with a clear reason and is not retried forever")
+    func missingProgram() async throws {
+        let backoff = BackoffPolicy(initialDelay: .milliseconds(10), maximumDelay: .milliseconds(40), resetAfter: .seconds(5), startLimit: 3)
+        let missing = ServiceConfiguration(name: "missing", command: ["/nonexistent/program"], restart: .always, backoff: backoff)
+        try await withSupervisor([missing]) { supervisor, _ in
+            let failed = try await withDeadline("missing to fail") {
+                await supervisor.waitUntil("missing") { if case .failed = $0.state { true } else { false } }
+            }
+            guard case .failed(let reason) = failed?.state else { return }
+            #expect(reason.contains("execve") && reason.contains("No such file"), "\(reason)")
+            #expect(failed?.restarts[.spawnFailure] == 2)
+        }
+    }
+
+    @Test("a line without a newline is cut at the line limit, not buffered without bound")
+    func hugeLineIsBounded() async throws {
+        let printer = service("printer", "head -c 100000 /dev/zero | tr '\\\\0' x; echo; echo done")
+        try await withSupervisor([printer]) { supervisor, sink in
+            _ = try await withDeadline("done") { await sink.waitForLine { $0.text == "done" } }
+            let pieces = sink.lines(of: "printer").dropLast()
+            #expect(pieces.reduce(0) { $0 + $1.count } == 100_000)
+            #expect(pieces.allSatisfy { $0.count <= 16 * 1024 })
+        }
+    }
+}
