@@ -11,8 +11,9 @@ import StewardCore
 public struct StewardConfiguration: Sendable, Equatable {
     /// `[metrics] listen`: where the Prometheus endpoint listens.
     public var metricsListen: ListenAddress
-    /// `[cgroup] root`: the cgroup to create service cgroups under; nil nests them below
-    /// Steward's own cgroup.
+    /// `[cgroup] root`: the cgroup to create service cgroups under, in every hierarchy; nil nests
+    /// them directly below Steward's own cgroup, a relative path nests them below that path inside
+    /// Steward's own cgroup, an absolute path is taken from each hierarchy's root.
     public var cgroupRoot: String?
     /// `[services.<name>]`, sorted by name.
     public var services: [ServiceConfiguration]
@@ -31,8 +32,8 @@ public struct StewardConfiguration: Sendable, Equatable {
     /// (e.g. `["services", "api", "start_limit"]`). Loading a file runs this too.
     public func validate() -> [ConfigIssue] {
         var issues: [ConfigIssue] = []
-        if let cgroupRoot, !cgroupRoot.hasPrefix("/") {
-            issues.append(ConfigIssue(key: ["cgroup", "root"], message: "must be an absolute path"))
+        if let cgroupRoot, cgroupRoot.split(separator: "/").contains(where: { $0 == "." || $0 == ".." }) {
+            issues.append(ConfigIssue(key: ["cgroup", "root"], message: "must not contain \".\" or \"..\" components"))
         }
         if services.isEmpty {
             issues.append(ConfigIssue(key: ["services"], message: "no services defined"))

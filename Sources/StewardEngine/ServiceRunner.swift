@@ -174,6 +174,8 @@ final class ServiceRunner: Sendable {
                 _ = signalMain(signal)
             }
         case .killCgroup:
+            // Already killed and removed (the stop timeout fired before the main process exited).
+            guard CgroupFile.exists(cgroup.trackingDirectory) else { return nil }
             do {
                 try cgroup.killAll()
             } catch {

@@ -284,8 +284,8 @@ private func parseError(_ text: String) -> ConfigError? {
             line: 2, key: "metrics.listen", message: "invalid listen address"),
         BadInput(label: "listen port out of range", toml: "[metrics]\nlisten = \"127.0.0.1:65536\"\n" + api,
             line: 2, key: "metrics.listen", message: "invalid listen address"),
-        BadInput(label: "relative cgroup root", toml: "[cgroup]\nroot = \"steward\"\n" + api,
-            line: 2, key: "cgroup.root", message: "must be an absolute path"),
+        BadInput(label: "cgroup root escaping upwards", toml: "[cgroup]\nroot = \"steward/../..\"\n" + api,
+            line: 2, key: "cgroup.root", message: "must not contain \".\" or \"..\" components"),
         // Layouts: the line is still the key's own
         BadInput(label: "top-level dotted key", toml: "services.api.command = [\"/bin/api\"]\n\nservices.api.restart = \"sometimes\"\n",
             line: 3, key: "services.api.restart", message: "invalid value"),

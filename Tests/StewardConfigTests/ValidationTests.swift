@@ -43,7 +43,7 @@ import Testing
 
     @Test func configurationIssuesArePrefixedWithTheServicePath() {
         let configuration = StewardConfiguration(
-            cgroupRoot: "relative",
+            cgroupRoot: "a/../b",
             services: [
                 ServiceConfiguration(name: "b", command: ["/bin/b"], environment: ["A=B": "1"]),
                 ServiceConfiguration(name: "a", command: ["/bin/a"]),
@@ -52,7 +52,7 @@ import Testing
         )
         #expect(configuration.services.map(\.command) == [["/bin/a"], ["/bin/a2"], ["/bin/b"]])
         #expect(configuration.validate().map(\.description) == [
-            "cgroup.root: must be an absolute path",
+            "cgroup.root: must not contain \".\" or \"..\" components",
             "services.a: duplicate service name",
             "services.b.environment.\"A=B\": invalid environment variable name: must be non-empty, without '='",
         ])

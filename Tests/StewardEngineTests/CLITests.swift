@@ -1,0 +1,170 @@
+import CgroupFS
+import Foundation
+import StewardCore
+import Synchronization
+import SystemPackage
+import Testing
+@testable import StewardEngine
+
+/// The `steward` binary end to end, started the way a unit file or container would start it, in a
+/// cgroup of its own below the test process's, so its default "nest below my own cgroup" is used.
+@Suite("steward CLI end to end")
+struct CLITests {
+    static let binary = URL(fileURLWithPath: try! FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        .deletingLastPathComponent().appendingPathComponent("steward").path
+
+    final class ExitBox: Sendable {
+        let state = Mutex<(status: StewardCore.ExitStatus?, waiters: [CheckedContinuation<StewardCore.ExitStatus, Never>])>((nil, []))
+    }
+
+    /// A running `steward` process with its output collected.
+    final class StewardProcess: Sendable {
+        let pid: Int32
+        let output: CollectingSink
+        let cgroup: ServiceCgroup
+        private let exit = ExitBox()
+        private let pump: OutputPump
+
+        init(_ arguments: [String], in tree: CgroupTree) throws {
+            cgroup = tree.service(named: "cli")
+            try cgroup.create()
+            output = CollectingSink()
+            pump = try OutputPump(service: "steward", sink: output)
+            let exit = self.exit
+            let devNull = try FileDescriptor.open("/dev/null", .readOnly, options: [.closeOnExec])
+            defer { try? devNull.close() }
+            let spec = SpawnSpec(executable: CLITests.binary, arguments: ["steward"] + arguments,
+                                 environment: ProcessInfo.processInfo.environment, workingDirectory: nil, identity: nil,
+                                 stdin: devNull, stdout: pump.stdoutWrite, stderr: pump.stderrWrite)
+            pid = try Spawner.spawn(spec, in: cgroup) { status in
+                let waiters = exit.state.withLock { state in
+                    state.status = status
+                    defer { state.waiters = [] }
+                    return state.waiters
+                }
+                waiters.forEach { $0.resume(returning: status) }
+            }.pid
+        }
+
+        func waitForExit() async -> StewardCore.ExitStatus {
+            await withCheckedContinuation { continuation in
+                exit.state.withLock { state in
+                    if let status = state.status { continuation.resume(returning: status) } else { state.waiters.append(continuation) }
+                }
+            }
+        }
+
+        /// Kills whatever is left and removes the cgroup; safe to call after a failure.
+        func cleanUp() async {
+            try? cgroup.killAll()
+            _ = await cgroup.waitUntilEmpty(timeout: .seconds(10))
+            pump.close()
+            // Steward's own leftovers (if a test failed) sit below its cgroup.
+            for directory in (try? FileManager.default.subpathsOfDirectory(atPath: cgroup.trackingDirectory)) ?? [] where !directory.contains(".") {
+                try? CgroupFile.write("1", to: cgroup.trackingDirectory + "/" + directory + "/cgroup.kill")
+            }
+            try? cgroup.remove()
+        }
+    }
+
+    func withSteward(_ arguments: [String], _ body: (StewardProcess) async throws -> Void) async throws {
+        let tree = try CgroupTree(layout: HostLayout.current(), root: "steward-test-\(UInt32.random(in: 0 ... .max))")
+        defer { tree.tearDown() }
+        let process = try StewardProcess(arguments, in: tree)
+        do {
+            try await body(process)
+        } catch {
+            await process.cleanUp()
+            throw error
+        }
+        await process.cleanUp()
+    }
+
+    func writeConfig(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("steward-\(UUID().uuidString).toml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// Every cgroup directory below `cgroup` in every hierarchy.
+    func childCgroups(of cgroup: ServiceCgroup) -> [String] {
+        ([cgroup.v2Directory].compactMap { $0 } + cgroup.v1Directories.map(\.path)).flatMap { directory in
+            ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { !$0.contains(".") && !$0.hasPrefix("tasks") && !$0.hasPrefix("notify_on_release") }
+        }
+    }
+
+    @Test("SIGTERM to `steward run` stops every service, daemons included, and leaves no cgroup behind")
+    func runStopsEverything() async throws {
+        let config = try writeConfig("""
+            [services.web]
+            command = ["/bin/sh", "-c", "echo web up; exec sleep 1000"]
+
+            [services.daemon]
+            command = ["/bin/sh", "-c", "setsid -f sh -c 'echo daemon $$; exec sleep 1000'; exec sleep 1000"]
+
+            [services.stubborn]
+            command = ["/bin/sh", "-c", "trap '' TERM; echo stubborn up; while :; do sleep 0.05; done"]
+            stop_timeout = "500ms"
+            """)
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        try await withSteward(["run", "--config", config]) { steward in
+            let daemonLine = try await withDeadline("the daemon's pid") { await steward.output.waitForLine { $0.text.hasPrefix("daemon | daemon ") } }
+            _ = try await withDeadline("web and stubborn up") {
+                await steward.output.waitForLine { $0.text == "web | web up" }
+                return await steward.output.waitForLine { $0.text == "stubborn | stubborn up" }
+            }
+            let daemonPid = try #require(Int32(daemonLine.text.split(separator: " ").last!))
+            #expect(isAlive(daemonPid))
+            #expect(Set(childCgroups(of: steward.cgroup)).isSuperset(of: ["web", "daemon", "stubborn"]))
+
+            kill(steward.pid, SIGTERM)
+            let status = try await withDeadline("steward to exit") { await steward.waitForExit() }
+            #expect(status == .exited(0))
+            #expect(!isAlive(daemonPid), "the setsid daemon outlived steward")
+            let left = try steward.cgroup.pids()
+            #expect(left.isEmpty, "processes left: \(left)")
+            #expect(childCgroups(of: steward.cgroup).isEmpty, "cgroups left: \(childCgroups(of: steward.cgroup))")
+        }
+    }
+
+    @Test("`steward exec` exits with the service's status, or 128 + the signal that killed it", arguments: [
+        ("exit 7", Int32(7)), ("kill -KILL $$", 128 + SIGKILL), ("exit 0", 0),
+    ])
+    func execStatus(script: String, expected: Int32) async throws {
+        try await withSteward(["exec", "--name", "job", "--restart", "never", "--", "/bin/sh", "-c", script]) { steward in
+            let status = try await withDeadline("steward exec to exit") { await steward.waitForExit() }
+            #expect(status == .exited(expected))
+        }
+    }
+
+    @Test("`steward exec` forwards SIGHUP to the service and SIGTERM stops it")
+    func execForwardsSignals() async throws {
+        let script = "trap 'echo got HUP' HUP; trap 'echo got TERM; exit 0' TERM; echo ready; while :; do sleep 0.05; done"
+        try await withSteward(["exec", "--name", "trapper", "--restart", "never", "--", "/bin/sh", "-c", script]) { steward in
+            _ = try await withDeadline("ready") { await steward.output.waitForLine { $0.text == "trapper | ready" } }
+            kill(steward.pid, SIGHUP)
+            _ = try await withDeadline("HUP forwarded") { await steward.output.waitForLine { $0.text == "trapper | got HUP" } }
+            kill(steward.pid, SIGTERM)
+            _ = try await withDeadline("TERM forwarded") { await steward.output.waitForLine { $0.text == "trapper | got TERM" } }
+            let status = try await withDeadline("exit") { await steward.waitForExit() }
+            #expect(status == .exited(0))
+        }
+    }
+
+    @Test("`steward check` accepts a good config and names file, line and key of a bad one")
+    func check() async throws {
+        let good = try writeConfig("[services.a]\ncommand = [\"/bin/true\"]\n")
+        let bad = try writeConfig("[services.a]\ncommand = [\"/bin/true\"]\nstop_timeout = \"10x\"\n")
+        defer { [good, bad].forEach { try? FileManager.default.removeItem(atPath: $0) } }
+        try await withSteward(["check", "--config", good]) { steward in
+            let status = try await withDeadline("check") { await steward.waitForExit() }
+            #expect(status == .exited(0))
+        }
+        try await withSteward(["check", "--config", bad]) { steward in
+            let status = try await withDeadline("check") { await steward.waitForExit() }
+            #expect(status != .exited(0))
+            let message = try await withDeadline("the error") { await steward.output.waitForLine { $0.text.contains("stop_timeout") } }
+            #expect(message.text.contains("\(bad):3: services.a.stop_timeout"), "\(message.text)")
+        }
+    }
+}
