@@ -7,14 +7,19 @@ public struct CgroupFSError: Error, Equatable, CustomStringConvertible {
     public var path: String
     public var operation: String
     public var errno: Errno
+    /// What the operator can do about it, when Steward knows.
+    public var hint: String?
 
-    public init(path: String, operation: String, errno: Errno) {
+    public init(path: String, operation: String, errno: Errno, hint: String? = nil) {
         self.path = path
         self.operation = operation
         self.errno = errno
+        self.hint = hint
     }
 
-    public var description: String { "\(operation) \(path): \(errno)" }
+    public var description: String {
+        "\(operation) \(path): \(errno)" + (hint.map { " (\($0))" } ?? "")
+    }
 }
 
 /// Whole-file reads and writes of small kernel files. A missing file is an error, never "0".

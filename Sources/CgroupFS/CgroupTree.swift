@@ -95,9 +95,10 @@ public final class CgroupTree: Sendable {
         let wanted = wantedV2Controllers.filter(available.contains)
         guard !wanted.isEmpty else {
             throw CgroupFSError(
-                path: v2.ownDirectory,
-                operation: "no memory/pids/cpu controller is delegated to (run Steward with Delegate=yes)",
-                errno: .permissionDenied
+                path: v2.ownDirectory + "/cgroup.controllers",
+                operation: "no memory, pids or cpu controller is available in",
+                errno: .permissionDenied,
+                hint: "the parent cgroup must delegate them: run Steward in a systemd unit with Delegate=yes"
             )
         }
         var leaf: String?

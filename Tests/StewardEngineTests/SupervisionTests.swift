@@ -48,12 +48,13 @@ struct SupervisionTests {
             _ = try await withDeadline("always to restart a clean exit") {
                 await supervisor.waitUntil("always") { ($0.restarts[.exit] ?? 0) >= 2 }
             }
-            // Starts of `failing` are 20, 40, 80 ms apart plus run time: the gaps must grow.
+            // Starts of `failing` are at least 20, 40, 80 ms apart (plus run time, which on a slow
+            // machine can exceed the delays themselves, so only the lower bounds are asserted).
             try await withDeadline("4 starts printed") { await sink.waitForLines(of: "failing", count: 4) }
             let starts = sink.lines(of: "failing").compactMap { Int64($0.split(separator: " ")[1]) }
             let gaps = zip(starts.dropFirst(), starts).map { Double($0 - $1) / 1e6 }
             #expect(gaps.count >= 3)
-            #expect(gaps[0] >= 20 && gaps[2] >= 80 && gaps[2] > gaps[0], "gaps in ms: \(gaps)")
+            #expect(gaps[0] >= 20 && gaps[1] >= 40 && gaps[2] >= 80, "gaps in ms: \(gaps)")
         }
     }
 
