@@ -44,6 +44,16 @@ public struct ServiceCgroup: Sendable, Equatable {
         }
     }
 
+    /// The kernel's own limits, for users who want a hard ceiling besides the graceful guard:
+    /// memory.high / memory.max on v2; on v1 memory.soft_limit_in_bytes (the closest to high:
+    /// reclaim pressure, no throttling) and memory.limit_in_bytes.
+    public func setMemoryLimits(high: UInt64?, max: UInt64?) throws(CgroupFSError) {
+        let (highFile, maxFile) = mode == .unified ? ("memory.high", "memory.max") : ("memory.soft_limit_in_bytes", "memory.limit_in_bytes")
+        guard let directory = memoryDirectory else { return }
+        if let high { try CgroupFile.write(String(high), to: directory + "/" + highFile) }
+        if let max { try CgroupFile.write(String(max), to: directory + "/" + maxFile) }
+    }
+
     public func pids() throws(CgroupFSError) -> [pid_t] {
         try CgroupFile.readPids(trackingDirectory + "/cgroup.procs")
     }

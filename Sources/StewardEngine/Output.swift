@@ -8,6 +8,15 @@ public enum ServiceStream: String, Sendable {
     case stdout, stderr
 }
 
+/// Where services' stdout and stderr go.
+public enum ServiceOutput: Sendable {
+    /// Steward reads the output line by line and hands each line to the sink.
+    case lines(any OutputSink)
+    /// Each run of a service gets descriptors of its own from the provider (journald streams),
+    /// and Steward never sees the bytes.
+    case streams(@Sendable (_ service: String, _ stream: ServiceStream) throws -> FileDescriptor)
+}
+
 /// Where the lines services print go.
 public protocol OutputSink: Sendable {
     func write(service: String, stream: ServiceStream, line: [UInt8])

@@ -20,6 +20,8 @@ public struct ServiceSnapshot: Sendable {
     /// How many events the service's machine has handled; lets a caller wait for the effect of
     /// an event it sent rather than for a state that may have held before.
     public var handledEvents = 0
+    /// Wall-clock time the memory guard last restarted the service, seconds since the epoch.
+    public var anonLimitLastTriggerSeconds: Double?
 
     public var isUp: Bool {
         if case .running = state { true } else { false }
@@ -32,7 +34,7 @@ public struct ServiceSnapshot: Sendable {
 final class ServiceRunner: Sendable {
     let configuration: ServiceConfiguration
     let cgroup: ServiceCgroup
-    private let output: OutputPump
+    private let output: Output
     private let logger: Logger
     private let events: AsyncStream<ServiceEvent>
     private let input: AsyncStream<ServiceEvent>.Continuation
@@ -46,12 +48,27 @@ final class ServiceRunner: Sendable {
         /// Set by a shutdown that forwards the signal Steward received (exec mode).
         var stopSignalOverride: Int32?
         var sentEvents = 0
+        /// Samples the cgroup while the service runs with an anon limit.
+        var memoryGuard: Task<Void, Never>?
     }
 
-    init(configuration: ServiceConfiguration, cgroup: ServiceCgroup, sink: any OutputSink, logger: Logger) throws {
+    private enum Output {
+        case pump(OutputPump)
+        case streams(@Sendable (String, ServiceStream) throws -> FileDescriptor)
+    }
+
+    /// Called after every event the machine handled (for status lines).
+    private let onChange: @Sendable () -> Void
+
+    init(configuration: ServiceConfiguration, cgroup: ServiceCgroup, output: ServiceOutput, logger: Logger,
+         onChange: @escaping @Sendable () -> Void = {}) throws {
+        self.onChange = onChange
         self.configuration = configuration
         self.cgroup = cgroup
-        self.output = try OutputPump(service: configuration.name, sink: sink)
+        self.output = switch output {
+        case .lines(let sink): .pump(try OutputPump(service: configuration.name, sink: sink))
+        case .streams(let provider): .streams(provider)
+        }
         var logger = logger
         logger[metadataKey: "service"] = "\(configuration.name)"
         self.logger = logger
@@ -120,8 +137,9 @@ final class ServiceRunner: Sendable {
         }
         shared.withLock { shared in
             shared.timers.values.forEach { $0.cancel() }
+            shared.memoryGuard?.cancel()
         }
-        output.close()
+        if case .pump(let pump) = output { pump.close() }
     }
 
     /// Ends the event loop; the service must be settled.
@@ -136,6 +154,12 @@ final class ServiceRunner: Sendable {
             shared.snapshot.lastExit = machine.lastExit
             shared.snapshot.handledEvents += 1
             if case .running(let pid, _) = machine.state { shared.snapshot.mainPid = pid } else if machine.state.isSettled { shared.snapshot.mainPid = nil }
+            if shared.snapshot.isUp {
+                if shared.memoryGuard == nil { shared.memoryGuard = startMemoryGuard() }
+            } else {
+                shared.memoryGuard?.cancel()
+                shared.memoryGuard = nil
+            }
             let snapshot = shared.snapshot
             var ready: [(CheckedContinuation<ServiceSnapshot, Never>, ServiceSnapshot)] = []
             shared.waiters.removeAll { waiter in
@@ -146,6 +170,7 @@ final class ServiceRunner: Sendable {
             return ready
         }
         for (continuation, snapshot) in ready { continuation.resume(returning: snapshot) }
+        onChange()
     }
 
     /// Performs one action; returns the event it produces at once, if any.
@@ -215,6 +240,33 @@ final class ServiceRunner: Sendable {
         return nil
     }
 
+    /// While the service runs: sample anon (+ swap, + shmem if configured) of the whole cgroup and
+    /// ask for a graceful restart once it stayed above the limit for the whole window. Each run
+    /// gets a new task, so the window starts afresh.
+    private func startMemoryGuard() -> Task<Void, Never>? {
+        let memory = configuration.memory
+        guard let limit = memory.anonLimitBytes else { return nil }
+        let reader = CgroupReader(cgroup: cgroup, budget: DescriptorBudget(descriptors: 4))
+        return Task { [logger] in
+            var guardian = AnonMemoryGuard(limitBytes: limit, window: memory.anonLimitFor)
+            while !Task.isCancelled {
+                if let classes = reader.memory() {
+                    let bytes = classes.guardedAnonBytes(includingShmem: memory.includesShmem)
+                    if case .exceeded(let duration) = guardian.observe(bytes, at: .now) {
+                        logger.warning("anonymous memory stayed above its limit; restarting", metadata: [
+                            "anon_bytes": "\(bytes)", "limit_bytes": "\(limit)", "above_for": "\(duration)",
+                            "includes_shmem": "\(memory.includesShmem)",
+                        ])
+                        shared.withLock { $0.snapshot.anonLimitLastTriggerSeconds = Date().timeIntervalSince1970 }
+                        send(.restart(.anonMemory))
+                        return
+                    }
+                }
+                try? await Task.sleep(for: memory.sampleInterval)
+            }
+        }
+    }
+
     private func spawn() throws -> SpawnedProcess {
         var environment = ProcessInfo.processInfo.environment
         var identity: SpawnSpec.Identity?
@@ -230,8 +282,29 @@ final class ServiceRunner: Sendable {
             throw SpawnFailure(message: "command not found: \(configuration.command[0])")
         }
         try cgroup.create()
+        try cgroup.setMemoryLimits(high: configuration.memory.highBytes, max: configuration.memory.maxBytes)
         let devNull = try FileDescriptor.open("/dev/null", .readOnly, options: [.closeOnExec])
         defer { try? devNull.close() }
+        let stdout: FileDescriptor, stderr: FileDescriptor
+        switch output {
+        case .pump(let pump):
+            (stdout, stderr) = (pump.stdoutWrite, pump.stderrWrite)
+        case .streams(let provider):
+            stdout = try provider(configuration.name, .stdout)
+            do {
+                stderr = try provider(configuration.name, .stderr)
+            } catch {
+                try? stdout.close()
+                throw error
+            }
+        }
+        defer {
+            // Per-run streams belong to the child once it has them.
+            if case .streams = output {
+                try? stdout.close()
+                try? stderr.close()
+            }
+        }
         let spec = SpawnSpec(
             executable: executable,
             arguments: configuration.command,
@@ -239,8 +312,8 @@ final class ServiceRunner: Sendable {
             workingDirectory: configuration.workingDirectory,
             identity: identity,
             stdin: devNull,
-            stdout: output.stdoutWrite,
-            stderr: output.stderrWrite
+            stdout: stdout,
+            stderr: stderr
         )
         return try Spawner.spawn(spec, in: cgroup) { status in
             self.send(.mainExited(status))

@@ -14,22 +14,28 @@ public final class Supervisor: Sendable {
     private let loops: Mutex<[Task<Void, Never>]> = Mutex([])
     private let shutdownStarted = Mutex(false)
     private let logger: Logger
+    private let observer: any LifecycleObserver
+    private let lastStatus = Mutex("")
 
     /// Prepares the cgroup tree (nothing is started yet). On error nothing is left behind.
     public init(
         configuration: StewardConfiguration,
         layout: HostLayout? = nil,
-        sink: any OutputSink = PrefixedOutputSink(),
+        output: ServiceOutput = .lines(PrefixedOutputSink()),
+        observer: any LifecycleObserver = SilentLifecycleObserver(),
         logger: Logger = Logger(label: "steward")
     ) throws {
         self.configuration = configuration
         self.logger = logger
+        self.observer = observer
+        let statusChanged = Relay()
         let tree = try CgroupTree(layout: layout ?? HostLayout.current(), root: configuration.cgroupRoot)
         do {
             var runners: [String: ServiceRunner] = [:]
             for service in configuration.services {
                 runners[service.name] = try ServiceRunner(
-                    configuration: service, cgroup: tree.service(named: service.name), sink: sink, logger: logger
+                    configuration: service, cgroup: tree.service(named: service.name), output: output, logger: logger,
+                    onChange: { statusChanged.fire() }
                 )
             }
             self.runners = runners
@@ -38,6 +44,22 @@ public final class Supervisor: Sendable {
             throw error
         }
         self.tree = tree
+        statusChanged.set { [weak self] in self?.publishStatus() }
+    }
+
+    /// Tells the observer the one-line summary when it changed.
+    private func publishStatus() {
+        let line = Self.statusLine(snapshots)
+        let changed = lastStatus.withLock { last in
+            defer { last = line }
+            return last != line
+        }
+        if changed { observer.status(line) }
+    }
+
+    /// Services' output read line by line into `sink`.
+    public convenience init(configuration: StewardConfiguration, layout: HostLayout? = nil, sink: any OutputSink, logger: Logger = Logger(label: "steward")) throws {
+        try self.init(configuration: configuration, layout: layout, output: .lines(sink), logger: logger)
     }
 
     public var serviceNames: [String] { configuration.services.map(\.name) }
@@ -91,6 +113,7 @@ public final class Supervisor: Sendable {
     /// signal Steward received).
     public func shutdown(signal: Int32? = nil) async {
         guard !shutdownStarted.withLock({ started in defer { started = true }; return started }) else { return }
+        observer.stopping()
         await withTaskGroup(of: Void.self) { group in
             for runner in runners.values {
                 group.addTask { await runner.stop(signal: signal) }
@@ -107,7 +130,17 @@ public final class Supervisor: Sendable {
     public func run(untilSettled: Bool = false, forwardStopSignal: Bool = false) async {
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup, .sigusr1, .sigusr2, .sigwinch)
         await start()
+        observer.ready(status: Self.statusLine(snapshots))
         await withTaskGroup(of: Int32?.self) { group in
+            if let interval = observer.watchdogPingInterval {
+                group.addTask {
+                    while !Task.isCancelled {
+                        self.observer.watchdogPing()
+                        try? await Task.sleep(for: interval)
+                    }
+                    return nil
+                }
+            }
             group.addTask {
                 for await signal in signals {
                     if signal == .sigterm || signal == .sigint { return signal.rawValue }
@@ -129,4 +162,12 @@ public final class Supervisor: Sendable {
             await shutdown(signal: forwardStopSignal ? stopSignal : nil)
         }
     }
+}
+
+/// Lets the runners, created before the supervisor is whole, call back into it.
+private final class Relay: Sendable {
+    private let action = Mutex<(@Sendable () -> Void)?>(nil)
+
+    func set(_ action: @escaping @Sendable () -> Void) { self.action.withLock { $0 = action } }
+    func fire() { action.withLock { $0 }?() }
 }
