@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        // No traits: the defaults pull swift-configuration and full Foundation (34 MB of ICU) in.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
     ],
     targets: [
         // C: clone3(CLONE_INTO_CGROUP) / fork + v1 cgroup joins, async-signal-safe child.
@@ -40,10 +42,25 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
+        // Scrape-time collection from the cgroups and Prometheus/OpenMetrics text exposition.
+        .target(
+            name: "StewardMetrics",
+            dependencies: ["CgroupStats", "CgroupFS", "StewardEngine", "StewardCore", "StewardConfig", .product(name: "Logging", package: "swift-log")]
+        ),
+        // HTTP edge: /metrics, /services/<name>/metrics, /healthz.
+        .target(
+            name: "StewardServer",
+            dependencies: [
+                "StewardMetrics", "StewardEngine", "StewardConfig",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "steward",
             dependencies: [
-                "StewardEngine",
+                "StewardEngine", "StewardMetrics", "StewardServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -52,6 +69,13 @@ let package = Package(
         .testTarget(name: "StewardConfigTests", dependencies: ["StewardConfig"]),
         .testTarget(name: "StewardCoreTests", dependencies: ["StewardCore"]),
         .testTarget(name: "CgroupFSTests", dependencies: ["CgroupFS", "CgroupStats"]),
-        .testTarget(name: "StewardEngineTests", dependencies: ["StewardEngine", "CgroupFS"]),
+        .testTarget(name: "StewardEngineTests", dependencies: ["StewardEngine", "CgroupFS", "CgroupStats"]),
+        .testTarget(
+            name: "StewardMetricsTests",
+            dependencies: [
+                "StewardMetrics", "StewardServer", "StewardEngine", "CgroupFS", "CgroupStats",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
     ]
 )

@@ -1,6 +1,6 @@
 import CStewardSpawn
 import CgroupFS
-import Foundation
+import FoundationEssentials
 import Logging
 import StewardConfig
 import StewardCore
@@ -269,6 +269,10 @@ final class ServiceRunner: Sendable {
 
     private func spawn() throws -> SpawnedProcess {
         var environment = ProcessInfo.processInfo.environment
+        // What systemd handed to Steward itself is not the services' to use.
+        for variable in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "INVOCATION_ID"] {
+            environment[variable] = nil
+        }
         var identity: SpawnSpec.Identity?
         if let user = configuration.user {
             let resolved = try IdentityResolver.resolve(user: user, group: configuration.group)

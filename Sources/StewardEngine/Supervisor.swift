@@ -8,14 +8,20 @@ import UnixSignals
 /// Runs a set of services, each in its own cgroup below Steward's, until shut down. The library
 /// face of `steward run` and `steward exec`; tests drive it directly.
 public final class Supervisor: Sendable {
-    public let configuration: StewardConfiguration
     public let tree: CgroupTree
-    private let runners: [String: ServiceRunner]
-    private let loops: Mutex<[Task<Void, Never>]> = Mutex([])
+    private let state: Mutex<State>
     private let shutdownStarted = Mutex(false)
+    private let output: ServiceOutput
     private let logger: Logger
     private let observer: any LifecycleObserver
     private let lastStatus = Mutex("")
+    private let statusChanged = Relay()
+
+    private struct State {
+        var configuration: StewardConfiguration
+        var runners: [String: ServiceRunner] = [:]
+        var loops: [String: Task<Void, Never>] = [:]
+    }
 
     /// Prepares the cgroup tree (nothing is started yet). On error nothing is left behind.
     public init(
@@ -25,26 +31,46 @@ public final class Supervisor: Sendable {
         observer: any LifecycleObserver = SilentLifecycleObserver(),
         logger: Logger = Logger(label: "steward")
     ) throws {
-        self.configuration = configuration
+        self.output = output
         self.logger = logger
         self.observer = observer
-        let statusChanged = Relay()
         let tree = try CgroupTree(layout: layout ?? HostLayout.current(), root: configuration.cgroupRoot)
+        self.tree = tree
+        var state = State(configuration: configuration)
         do {
-            var runners: [String: ServiceRunner] = [:]
             for service in configuration.services {
-                runners[service.name] = try ServiceRunner(
-                    configuration: service, cgroup: tree.service(named: service.name), output: output, logger: logger,
-                    onChange: { statusChanged.fire() }
-                )
+                state.runners[service.name] = try Self.makeRunner(service, tree: tree, output: output, logger: logger, relay: statusChanged)
             }
-            self.runners = runners
         } catch {
             tree.tearDown()
             throw error
         }
-        self.tree = tree
+        self.state = Mutex(state)
         statusChanged.set { [weak self] in self?.publishStatus() }
+    }
+
+    /// Services' output read line by line into `sink`.
+    public convenience init(configuration: StewardConfiguration, layout: HostLayout? = nil, sink: any OutputSink, logger: Logger = Logger(label: "steward")) throws {
+        try self.init(configuration: configuration, layout: layout, output: .lines(sink), logger: logger)
+    }
+
+    private static func makeRunner(_ service: ServiceConfiguration, tree: CgroupTree, output: ServiceOutput, logger: Logger, relay: Relay) throws -> ServiceRunner {
+        try ServiceRunner(configuration: service, cgroup: tree.service(named: service.name), output: output, logger: logger,
+                          onChange: { relay.fire() })
+    }
+
+    /// The configuration in force (it changes with `reload`).
+    public var configuration: StewardConfiguration { state.withLock { $0.configuration } }
+
+    public var serviceNames: [String] { configuration.services.map(\.name) }
+
+    private func runner(_ name: String) -> ServiceRunner? { state.withLock { $0.runners[name] } }
+
+    public func snapshot(of name: String) -> ServiceSnapshot? { runner(name)?.snapshot }
+
+    public var snapshots: [ServiceSnapshot] {
+        let runners = state.withLock { state in state.configuration.services.compactMap { state.runners[$0.name] } }
+        return runners.map(\.snapshot)
     }
 
     /// Tells the observer the one-line summary when it changed.
@@ -57,26 +83,16 @@ public final class Supervisor: Sendable {
         if changed { observer.status(line) }
     }
 
-    /// Services' output read line by line into `sink`.
-    public convenience init(configuration: StewardConfiguration, layout: HostLayout? = nil, sink: any OutputSink, logger: Logger = Logger(label: "steward")) throws {
-        try self.init(configuration: configuration, layout: layout, output: .lines(sink), logger: logger)
-    }
-
-    public var serviceNames: [String] { configuration.services.map(\.name) }
-
-    public func snapshot(of name: String) -> ServiceSnapshot? { runners[name]?.snapshot }
-
-    public var snapshots: [ServiceSnapshot] { serviceNames.compactMap { runners[$0]?.snapshot } }
-
     /// Starts the event loops and every service marked `autostart`; returns once each of those
     /// has been spawned (or failed to be).
     public func start() async {
-        loops.withLock { loops in
-            guard loops.isEmpty else { return }
-            loops = runners.values.map { runner in Task { await runner.run() } }
+        let toStart = state.withLock { state -> [ServiceRunner] in
+            for (name, runner) in state.runners where state.loops[name] == nil {
+                state.loops[name] = Task { await runner.run() }
+            }
+            return state.configuration.services.filter(\.autostart).compactMap { state.runners[$0.name] }
         }
-        for service in configuration.services where service.autostart {
-            guard let runner = runners[service.name] else { continue }
+        for runner in toStart where runner.snapshot.handledEvents == 0 {
             let sequence = runner.send(.start)
             _ = await runner.waitUntil { $0.handledEvents >= sequence }
         }
@@ -85,7 +101,7 @@ public final class Supervisor: Sendable {
     /// Sends an event (start, stop, restart) to one service. Returns false for an unknown name.
     @discardableResult
     public func send(_ event: ServiceEvent, to name: String) -> Bool {
-        guard let runner = runners[name] else { return false }
+        guard let runner = runner(name) else { return false }
         runner.send(event)
         return true
     }
@@ -93,18 +109,83 @@ public final class Supervisor: Sendable {
     /// Sends `signal` to the main process of a service.
     @discardableResult
     public func signal(_ signal: Int32, to name: String) -> Bool {
-        runners[name]?.signalMain(signal) ?? false
+        runner(name)?.signalMain(signal) ?? false
     }
 
     /// Returns once the service's snapshot satisfies `predicate`.
     public func waitUntil(_ name: String, _ predicate: @escaping @Sendable (ServiceSnapshot) -> Bool) async -> ServiceSnapshot? {
-        await runners[name]?.waitUntil(predicate)
+        await runner(name)?.waitUntil(predicate)
     }
 
     /// Returns once every service has ended by itself (exited or failed) or was never started.
     public func waitUntilAllEnded() async {
-        for runner in runners.values {
+        for runner in state.withLock({ Array($0.runners.values) }) {
             _ = await runner.waitUntil { $0.state.isSettled }
+        }
+    }
+
+    /// What a reload changed.
+    public struct ReloadSummary: Sendable, Equatable, CustomStringConvertible {
+        public var added: [String] = []
+        public var removed: [String] = []
+        public var changed: [String] = []
+        /// Settings that only a restart of Steward applies.
+        public var ignored: [String] = []
+
+        public var description: String {
+            let parts = [("added", added), ("removed", removed), ("restarted", changed)].filter { !$1.isEmpty }
+                .map { "\($0): \($1.joined(separator: ", "))" }
+            return parts.isEmpty ? "no service changed" : parts.joined(separator: "; ")
+        }
+    }
+
+    /// Applies a new configuration without touching what did not change: new services start,
+    /// removed ones stop, changed ones are stopped and started with their new settings. The metrics
+    /// address and the cgroup root only change with a restart of Steward.
+    @discardableResult
+    public func reload(_ new: StewardConfiguration) async throws -> ReloadSummary {
+        observer.reloading()
+        defer { observer.ready(status: Self.statusLine(snapshots)) }
+        let old = configuration
+        var summary = ReloadSummary()
+        if new.cgroupRoot != old.cgroupRoot { summary.ignored.append("cgroup.root") }
+        if new.metricsListen != old.metricsListen { summary.ignored.append("metrics.listen") }
+        let oldServices = Dictionary(uniqueKeysWithValues: old.services.map { ($0.name, $0) })
+        let newServices = Dictionary(uniqueKeysWithValues: new.services.map { ($0.name, $0) })
+        summary.removed = oldServices.keys.filter { newServices[$0] == nil }.sorted()
+        summary.added = newServices.keys.filter { oldServices[$0] == nil }.sorted()
+        summary.changed = newServices.keys.filter { oldServices[$0] != nil && oldServices[$0] != newServices[$0] }.sorted()
+
+        // Build the new runners first: a failure here leaves everything running as it was.
+        var fresh: [String: ServiceRunner] = [:]
+        for name in summary.added + summary.changed {
+            fresh[name] = try Self.makeRunner(newServices[name]!, tree: tree, output: output, logger: logger, relay: statusChanged)
+        }
+        await retire(summary.removed + summary.changed)
+        state.withLock { state in
+            var configuration = new
+            configuration.cgroupRoot = old.cgroupRoot
+            configuration.metricsListen = old.metricsListen
+            state.configuration = configuration
+            state.runners.merge(fresh) { $1 }
+        }
+        await start()
+        return summary
+    }
+
+    /// Stops services and ends their event loops.
+    private func retire(_ names: [String]) async {
+        let retired = state.withLock { state in
+            names.compactMap { name in state.runners.removeValue(forKey: name).map { ($0, state.loops.removeValue(forKey: name)) } }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for (runner, loop) in retired {
+                group.addTask {
+                    await runner.stop(signal: nil)
+                    runner.finish()
+                    await loop?.value
+                }
+            }
         }
     }
 
@@ -114,20 +195,26 @@ public final class Supervisor: Sendable {
     public func shutdown(signal: Int32? = nil) async {
         guard !shutdownStarted.withLock({ started in defer { started = true }; return started }) else { return }
         observer.stopping()
+        let runners = state.withLock { Array($0.runners.values) }
         await withTaskGroup(of: Void.self) { group in
-            for runner in runners.values {
+            for runner in runners {
                 group.addTask { await runner.stop(signal: signal) }
             }
         }
-        for runner in runners.values { runner.finish() }
-        for loop in loops.withLock({ $0 }) { await loop.value }
+        for runner in runners { runner.finish() }
+        for loop in state.withLock({ Array($0.loops.values) }) { await loop.value }
         tree.tearDown()
     }
 
-    /// Runs until SIGTERM or SIGINT (then shuts down), forwarding SIGHUP, SIGUSR1, SIGUSR2 and
-    /// SIGWINCH to the services' main processes. With `untilSettled` it also returns once every
-    /// service has settled by itself (`steward exec` with restart = never).
-    public func run(untilSettled: Bool = false, forwardStopSignal: Bool = false) async {
+    /// Runs until SIGTERM or SIGINT (then shuts down). SIGHUP reloads through `reload` when given
+    /// (a file that does not load is logged and changes nothing); otherwise SIGHUP, like SIGUSR1,
+    /// SIGUSR2 and SIGWINCH, is forwarded to the services' main processes. With `untilSettled` it
+    /// also returns once every service has settled by itself (`steward exec`).
+    public func run(
+        untilSettled: Bool = false,
+        forwardStopSignal: Bool = false,
+        reload loadConfiguration: (@Sendable () throws -> StewardConfiguration)? = nil
+    ) async {
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup, .sigusr1, .sigusr2, .sigwinch)
         await start()
         observer.ready(status: Self.statusLine(snapshots))
@@ -143,8 +230,14 @@ public final class Supervisor: Sendable {
             }
             group.addTask {
                 for await signal in signals {
-                    if signal == .sigterm || signal == .sigint { return signal.rawValue }
-                    for name in self.serviceNames { self.signal(signal.rawValue, to: name) }
+                    switch signal {
+                    case .sigterm, .sigint:
+                        return signal.rawValue
+                    case .sighup where loadConfiguration != nil:
+                        await self.reload(using: loadConfiguration!)
+                    default:
+                        for name in self.serviceNames { self.signal(signal.rawValue, to: name) }
+                    }
                 }
                 return nil
             }
@@ -160,6 +253,18 @@ public final class Supervisor: Sendable {
                 logger.info("received signal \(stopSignal), stopping all services")
             }
             await shutdown(signal: forwardStopSignal ? stopSignal : nil)
+        }
+    }
+
+    private func reload(using load: () throws -> StewardConfiguration) async {
+        do {
+            let summary = try await reload(load())
+            logger.info("reloaded: \(summary)")
+            if !summary.ignored.isEmpty {
+                logger.warning("changed settings take effect only when Steward restarts: \(summary.ignored.joined(separator: ", "))")
+            }
+        } catch {
+            logger.error("reload failed, keeping the running configuration: \(error)")
         }
     }
 }

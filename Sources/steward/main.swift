@@ -1,16 +1,21 @@
 import ArgumentParser
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Logging
 import StewardConfig
 import StewardCore
 import StewardEngine
+import StewardMetrics
+import StewardServer
 
 @main
 struct Steward: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "steward",
         abstract: "A cgroup-aware process supervisor: each service in its own cgroup, memory measured without page cache.",
-        subcommands: [Run.self, Exec.self, Check.self]
+        subcommands: [Run.self, Exec.self, Check.self, Inspect.self]
     )
 }
 
@@ -41,8 +46,9 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try loadConfiguration(config)
-        let supervisor = try Supervisor(configuration: configuration, logger: logging.makeLogger())
-        await supervisor.run()
+        let logger = logging.makeLogger()
+        let supervisor = try Supervisor(configuration: configuration, logger: logger)
+        await supervisor.run(servingMetricsAt: configuration.metricsListen, logger: logger)
     }
 }
 
@@ -97,6 +103,9 @@ struct Exec: AsyncParsableCommand {
     @Option(help: "Cgroup under which the service's cgroup is created (default: Steward's own cgroup).")
     var cgroupRoot: String?
 
+    @Option(help: "Serve Prometheus metrics on this address (e.g. 127.0.0.1:9464); none by default.")
+    var metrics: String?
+
     @OptionGroup var logging: LoggingOptions
 
     @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")
@@ -104,9 +113,14 @@ struct Exec: AsyncParsableCommand {
 
     func run() async throws {
         let service = try makeService()
+        let metricsAddress = try metrics.map { text in
+            guard let address = ListenAddress.parse(text) else { throw ValidationError("--metrics: expected HOST:PORT, got \"\(text)\"") }
+            return address
+        }
         let configuration = StewardConfiguration(cgroupRoot: cgroupRoot, services: [service])
-        let supervisor = try Supervisor(configuration: configuration, logger: logging.makeLogger())
-        await supervisor.run(untilSettled: true, forwardStopSignal: true)
+        let logger = logging.makeLogger()
+        let supervisor = try Supervisor(configuration: configuration, logger: logger)
+        await supervisor.run(servingMetricsAt: metricsAddress, untilSettled: true, forwardStopSignal: true, logger: logger)
         let snapshot = supervisor.snapshot(of: name)
         let status: Int32 = snapshot?.lastExit?.shellStatus ?? (snapshot.map { if case .failed = $0.state { 127 } else { 0 } } ?? 0)
         throw ExitCode(status)
@@ -139,6 +153,53 @@ struct Exec: AsyncParsableCommand {
         }
         return service
     }
+}
+
+struct Inspect: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show a service's memory class by class, next to what systemctl, docker, podman and kubectl would show.",
+        discussion: """
+        Asks a running Steward (--url) for the service's metrics, or reads a cgroup directly (--cgroup; on \
+        cgroup v1 give each hierarchy's directory: memory, pids, cpuacct and the v2 one on hybrid hosts).
+        """
+    )
+
+    @Argument(help: "The service's name (with --cgroup: defaults to the directory's name).")
+    var service: String?
+
+    @Option(help: "A running Steward's metrics endpoint.")
+    var url: String = "http://\(ListenAddress.defaultMetrics)"
+
+    @Option(name: .customLong("cgroup"), help: "Read this cgroup directory instead of asking Steward (repeatable).")
+    var cgroups: [String] = []
+
+    func run() async throws {
+        let now = Date().timeIntervalSince1970
+        if !cgroups.isEmpty {
+            print(try InspectReport.readingCgroup(directories: cgroups, service: service, now: now), terminator: "")
+            return
+        }
+        guard let service else { throw ValidationError("name a service, or give --cgroup") }
+        guard let endpoint = URL(string: url)?.appendingPathComponent("services").appendingPathComponent(service).appendingPathComponent("metrics") else {
+            throw ValidationError("--url: not a URL: \(url)")
+        }
+        let data: Data, response: URLResponse
+        do {
+            (data, response) = try await URLSession.shared.data(from: endpoint)
+        } catch {
+            throw InspectFailure(description: "cannot reach Steward at \(url): \(error.localizedDescription) (--cgroup reads a cgroup without it)")
+        }
+        let body = String(decoding: data, as: UTF8.self)
+        guard (response as? HTTPURLResponse)?.statusCode == 200 else {
+            throw InspectFailure(description: "\(endpoint): " + (body.isEmpty ? "no answer" : body.trimmingCharacters(in: .whitespacesAndNewlines)))
+        }
+        print(InspectReport.render(service: service, values: try MetricValues(parsingText: body), now: now), terminator: "")
+    }
+}
+
+/// Printed as "Error: …" without the usage text: the command line was fine.
+struct InspectFailure: Error, CustomStringConvertible {
+    var description: String
 }
 
 func loadConfiguration(_ path: String) throws -> StewardConfiguration {

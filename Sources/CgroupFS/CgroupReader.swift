@@ -1,0 +1,297 @@
+import CgroupStats
+import Glibc
+import Synchronization
+import SystemPackage
+
+/// One service's cgroup as read at one moment. A value is nil when this host does not have its file
+/// (no swap accounting, no PSI, no pids hierarchy) or when its file could not be read or parsed; the
+/// latter are listed in `errors`. Nothing that was not read is ever reported as 0.
+public struct CgroupSample: Sendable {
+    public var memory: MemoryClasses?
+    public var cpu: CPUStat?
+    /// Tasks (processes and threads) in the cgroup: pids.current.
+    public var pids: UInt64?
+    /// Processes the kernel's OOM killer killed in this cgroup: oom_kill of memory.events (v2) or
+    /// memory.oom_control (v1); nil on kernels without that key.
+    public var oomKills: UInt64?
+    /// memory.pressure (PSI) of the v2 tree, on unified and hybrid hosts with PSI enabled.
+    public var memoryPressure: Pressure?
+    /// What could not be read or parsed: `CgroupFSError` or `CgroupParseError`, each naming its file.
+    public var errors: [any Error]
+
+    public init(
+        memory: MemoryClasses? = nil, cpu: CPUStat? = nil, pids: UInt64? = nil, oomKills: UInt64? = nil,
+        memoryPressure: Pressure? = nil, errors: [any Error] = []
+    ) {
+        self.memory = memory
+        self.cpu = cpu
+        self.pids = pids
+        self.oomKills = oomKills
+        self.memoryPressure = memoryPressure
+        self.errors = errors
+    }
+}
+
+/// Reads a service's cgroup files on demand (at scrape time), keeping their descriptors open between
+/// reads: a kernel file read again at offset 0 regenerates its content, at half the cost of
+/// open/read/close.
+///
+/// The engine gives each run of a service a fresh cgroup, so a kept descriptor goes stale when a run
+/// ends (reads fail with ENODEV); the reader then reopens the file once. While the cgroup does not
+/// exist, `sample()` returns nil: the service has no cgroup, rather than a cgroup full of zeros.
+public final class CgroupReader: Sendable {
+    public let cgroup: ServiceCgroup
+    private let ticksPerSecond: UInt64
+    private let budget: DescriptorBudget
+    /// Kept descriptors by path. The lock also serialises concurrent scrapes of this service.
+    private let kept = Mutex<[String: FileDescriptor]>([:])
+
+    /// sysconf(_SC_CLK_TCK): the unit of v1 cpuacct.stat.
+    public static let clockTicksPerSecond = UInt64(sysconf(Int32(_SC_CLK_TCK)))
+
+    public init(cgroup: ServiceCgroup, budget: DescriptorBudget, ticksPerSecond: UInt64 = CgroupReader.clockTicksPerSecond) {
+        self.cgroup = cgroup
+        self.budget = budget
+        self.ticksPerSecond = ticksPerSecond
+    }
+
+    deinit {
+        kept.withLock { closeAll(&$0) }
+    }
+
+    /// The cgroup's values now, or nil when the cgroup does not exist (the service is not running, or a
+    /// run is just beginning or ending and its directories are being created or removed).
+    public func sample() -> CgroupSample? {
+        read { $0.sample(of: cgroup, ticksPerSecond: ticksPerSecond) }
+    }
+
+    /// Only the memory classes (what the memory guard samples): nil when the cgroup does not exist or
+    /// its memory files could not be read.
+    public func memory() -> MemoryClasses? {
+        read { $0.memory(of: cgroup) } ?? nil
+    }
+
+    private func read<T>(_ body: (inout Reading) -> T) -> T? {
+        kept.withLock { kept in
+            var reading = Reading(kept: kept, budget: budget, directories: cgroup.allDirectories)
+            let result = body(&reading)
+            kept = reading.kept
+            if reading.cgroupIsGone {
+                closeAll(&kept)
+                return nil
+            }
+            return result
+        }
+    }
+
+    private func closeAll(_ kept: inout [String: FileDescriptor]) {
+        for fd in kept.values { try? fd.close() }
+        budget.giveBack(kept.count)
+        kept.removeAll()
+    }
+}
+
+/// Caps how many cgroup files all readers together keep open, so that metrics can never take the
+/// descriptors the supervisor needs to spawn services (pipes, pidfds). Past the cap, files are opened
+/// and closed on each read, which costs more but works the same.
+public final class DescriptorBudget: Sendable {
+    private let available: Atomic<Int>
+
+    public init(descriptors: Int) {
+        available = Atomic(descriptors)
+    }
+
+    /// A quarter of the soft RLIMIT_NOFILE: 256 of the common 1024, about 36 services' worth.
+    public static func quarterOfOpenFileLimit() -> DescriptorBudget {
+        var limit = rlimit()
+        let soft = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 ? Int(clamping: limit.rlim_cur) : 1024
+        return DescriptorBudget(descriptors: soft / 4)
+    }
+
+    /// Descriptors that may still be kept open.
+    var remaining: Int { available.load(ordering: .relaxed) }
+
+    func take() -> Bool {
+        if available.subtract(1, ordering: .relaxed).oldValue > 0 { return true }
+        available.add(1, ordering: .relaxed)
+        return false
+    }
+
+    func giveBack(_ count: Int) {
+        available.add(count, ordering: .relaxed)
+    }
+}
+
+/// One pass over a cgroup's files; collects errors and notices when the cgroup disappears.
+private struct Reading {
+    var kept: [String: FileDescriptor]
+    let budget: DescriptorBudget
+    let directories: [String]
+    var errors: [any Error] = []
+    var cgroupIsGone = false
+
+    init(kept: [String: FileDescriptor], budget: DescriptorBudget, directories: [String]) {
+        self.kept = kept
+        self.budget = budget
+        self.directories = directories
+    }
+
+    mutating func memory(of cgroup: ServiceCgroup) -> MemoryClasses? {
+        switch cgroup.mode {
+        case .unified:
+            guard let directory = cgroup.v2Directory else { return nil }
+            return v2Memory(
+                stat: text(directory + "/memory.stat"),
+                current: text(directory + "/memory.current"),
+                swapCurrent: text(directory + "/memory.swap.current", optional: true)
+            )
+        case .hybrid, .legacy:
+            guard let directory = cgroup.v1Directory(for: "memory") else { return nil }
+            return v1Memory(
+                stat: text(directory + "/memory.stat"),
+                usage: text(directory + "/memory.usage_in_bytes"),
+                kmemUsage: text(directory + "/memory.kmem.usage_in_bytes", optional: true)
+            )
+        }
+    }
+
+    mutating func sample(of cgroup: ServiceCgroup, ticksPerSecond: UInt64) -> CgroupSample {
+        var sample = CgroupSample(memory: memory(of: cgroup))
+        switch cgroup.mode {
+        case .unified:
+            guard let directory = cgroup.v2Directory else { break }
+            sample.oomKills = parse(text(directory + "/memory.events")) { try MemoryEvents(parsing: $0, file: $1).oomKill }
+            sample.cpu = parse(text(directory + "/cpu.stat")) { try CPUStat(parsing: $0, file: $1) }
+            sample.pids = parse(text(directory + "/pids.current", optional: true)) { try SingleValue.integer($0, file: $1) }
+        case .hybrid, .legacy:
+            if let memory = cgroup.v1Directory(for: "memory") {
+                sample.oomKills = parse(text(memory + "/memory.oom_control")) { try MemoryEvents(parsing: $0, file: $1).oomKill }
+            }
+            // A hybrid host's v2 tree keeps cpu.stat without any controller, in microseconds; v1
+            // cpuacct.stat only counts USER_HZ ticks, so it is the fallback for pure v1.
+            if cgroup.mode == .hybrid, let v2 = cgroup.v2Directory {
+                sample.cpu = parse(text(v2 + "/cpu.stat")) { try CPUStat(parsing: $0, file: $1) }
+            } else if let cpuacct = cgroup.v1Directory(for: "cpuacct") {
+                sample.cpu = parse(text(cpuacct + "/cpuacct.stat")) {
+                    try CPUStat(parsingCpuacctStat: $0, file: $1, usageNanoseconds: nil, ticksPerSecond: ticksPerSecond)
+                }
+            }
+            if let pids = cgroup.v1Directory(for: "pids") {
+                sample.pids = parse(text(pids + "/pids.current")) { try SingleValue.integer($0, file: $1) }
+            }
+        }
+        if let v2 = cgroup.v2Directory {
+            sample.memoryPressure = parse(text(v2 + "/memory.pressure", optional: true)) { try Pressure(parsing: $0, file: $1) }
+        }
+        sample.errors = errors
+        return sample
+    }
+
+    private mutating func v2Memory(stat: File?, current: File?, swapCurrent: File?) -> MemoryClasses? {
+        // A broken optional file leaves only its own value out.
+        let swap = parse(swapCurrent) { try SingleValue.integer($0, file: $1) }
+        guard let stat, let current else { return nil }
+        return parse(stat) { text, path in
+            try MemoryClasses.v2(
+                stat: MemoryStat(parsing: text, file: path, version: .v2),
+                current: SingleValue.integer(current.text, file: current.path),
+                swapCurrent: swap
+            )
+        }
+    }
+
+    private mutating func v1Memory(stat: File?, usage: File?, kmemUsage: File?) -> MemoryClasses? {
+        let kmem = parse(kmemUsage) { try SingleValue.integer($0, file: $1) }
+        guard let stat, let usage else { return nil }
+        return parse(stat) { text, path in
+            try MemoryClasses.v1(
+                stat: MemoryStat(parsing: text, file: path, version: .v1),
+                usageInBytes: SingleValue.integer(usage.text, file: usage.path),
+                kmemUsageInBytes: kmem
+            )
+        }
+    }
+
+    struct File {
+        var path: String
+        var text: String
+    }
+
+    private mutating func parse<T>(_ file: File?, _ parser: (String, String) throws -> T?) -> T? {
+        guard let file else { return nil }
+        do {
+            return try parser(file.text, file.path)
+        } catch {
+            errors.append(error)
+            return nil
+        }
+    }
+
+    /// The file's text; nil if it is absent or unreadable. Absence is an error unless `optional` (a
+    /// host may lack the file), and marks the cgroup gone when one of its directories has vanished.
+    private mutating func text(_ path: String, optional: Bool = false) -> File? {
+        guard !cgroupIsGone else { return nil }
+        do {
+            return File(path: path, text: try read(path))
+        } catch {
+            if error.errno == .noSuchFileOrDirectory || error.errno == .operationNotSupportedByDevice {
+                if !directories.allSatisfy(CgroupFile.exists) {
+                    cgroupIsGone = true
+                    return nil
+                }
+                if optional && error.errno == .noSuchFileOrDirectory { return nil }
+            }
+            errors.append(error)
+            return nil
+        }
+    }
+
+    /// Reads through the kept descriptor; a stale one (ENODEV: its cgroup was removed, perhaps
+    /// recreated since) is replaced by a fresh open once.
+    private mutating func read(_ path: String) throws(CgroupFSError) -> String {
+        if let fd = kept[path] {
+            do {
+                return try CgroupFile.readText(fd, path: path)
+            } catch where error.errno == .operationNotSupportedByDevice {
+                try? fd.close()
+                kept[path] = nil
+                budget.giveBack(1)
+            }
+        }
+        let fd = try CgroupFile.open(path, .readOnly)
+        let text: String
+        do {
+            text = try CgroupFile.readText(fd, path: path)
+        } catch {
+            try? fd.close()
+            throw error
+        }
+        if budget.take() { kept[path] = fd } else { try? fd.close() }
+        return text
+    }
+}
+
+extension ServiceCgroup {
+    /// The cgroup at `directories`, one per hierarchy (on a unified host its v2 directory is all there
+    /// is), for reading a cgroup this process did not create (`steward inspect --cgroup`). Each
+    /// directory is placed in the hierarchy whose mount point holds it.
+    public init(directories: [String], layout: HostLayout) throws(CgroupFSError) {
+        func isBelow(_ mountPoint: String, _ path: String) -> Bool {
+            path == mountPoint || path.hasPrefix(mountPoint + "/")
+        }
+        var v2Directory: String?
+        var v1Directories: [V1Directory] = []
+        for directory in directories {
+            let path = directory.count > 1 && directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+            if let v2 = layout.v2, isBelow(v2.mountPoint, path) {
+                v2Directory = path
+            } else if let hierarchy = layout.v1.first(where: { isBelow($0.mountPoint, path) }) {
+                v1Directories.append(V1Directory(controllers: hierarchy.controllers, path: path))
+            } else {
+                throw CgroupFSError(path: path, operation: "find the cgroup hierarchy (not below a cgroup mount) of", errno: .invalidArgument)
+            }
+        }
+        let name = String((v2Directory ?? v1Directories.first?.path ?? "").split(separator: "/").last ?? "")
+        self.init(name: name, mode: layout.mode, v2Directory: v2Directory, v1Directories: v1Directories)
+    }
+}

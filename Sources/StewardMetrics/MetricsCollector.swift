@@ -1,0 +1,64 @@
+import CgroupFS
+import Logging
+import StewardConfig
+import StewardEngine
+
+/// The collector pattern: every scrape reads each service's cgroup files at that moment and joins
+/// them with the supervisor's current view of the service. Nothing is kept between scrapes but open
+/// file descriptors.
+public final class MetricsCollector: Sendable {
+    private let supervisor: Supervisor
+    private let readers: [String: CgroupReader]
+    private let configurations: [String: ServiceConfiguration]
+    /// Constant for the life of the process, so read once.
+    private let startTimeSeconds: Double?
+    private let logger: Logger
+
+    public init(supervisor: Supervisor, budget: DescriptorBudget = .quarterOfOpenFileLimit(), logger: Logger = Logger(label: "steward.metrics")) {
+        self.supervisor = supervisor
+        self.logger = logger
+        var readers: [String: CgroupReader] = [:]
+        var configurations: [String: ServiceConfiguration] = [:]
+        for service in supervisor.configuration.services {
+            readers[service.name] = CgroupReader(cgroup: supervisor.tree.service(named: service.name), budget: budget)
+            configurations[service.name] = service
+        }
+        self.readers = readers
+        self.configurations = configurations
+        startTimeSeconds = ProcessReading.startTime()
+    }
+
+    /// Every service, Steward's own process, and the health of this scrape.
+    public func collect() -> [MetricFamily] {
+        let started = ContinuousClock.now
+        let readings = supervisor.snapshots.map(reading)
+        let elapsed = ContinuousClock.now - started
+        let errors = readings.reduce(0) { $0 + ($1.cgroup?.errors.count ?? 0) }
+        let scrape = [
+            MetricFamily(
+                "steward_scrape_duration_seconds", .gauge,
+                help: "Time this scrape spent reading and parsing the services' cgroup files.",
+                samples: [Sample(labels: [], value: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)]
+            ),
+            MetricFamily(
+                "steward_scrape_errors", .gauge,
+                help: "Cgroup files that could not be read or parsed in this scrape; their values are left out, never reported as 0 (steward inspect --cgroup names them).",
+                samples: [Sample(labels: [], value: Double(errors))]
+            ),
+        ]
+        return ServiceMetrics.families(readings) + ProcessReading.current(startTimeSeconds: startTimeSeconds).families + scrape
+    }
+
+    /// One service's families; nil for a name Steward does not supervise.
+    public func collect(service name: String) -> [MetricFamily]? {
+        supervisor.snapshot(of: name).map { ServiceMetrics.families([reading($0)]) }
+    }
+
+    private func reading(_ snapshot: ServiceSnapshot) -> ServiceReading {
+        let sample = readers[snapshot.name]?.sample()
+        for error in sample?.errors ?? [] {
+            logger.debug("cannot read a cgroup file: \(error)", metadata: ["service": "\(snapshot.name)"])
+        }
+        return ServiceReading(snapshot: snapshot, configuration: configurations[snapshot.name], cgroup: sample)
+    }
+}

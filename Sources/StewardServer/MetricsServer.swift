@@ -1,0 +1,94 @@
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import StewardConfig
+import StewardEngine
+import StewardMetrics
+
+/// The HTTP edge: `GET /metrics` (every service, Steward's own process, scrape health),
+/// `GET /services/<name>/metrics` (one service; 404 for a name Steward does not supervise) and
+/// `GET /healthz`. Metrics are in Prometheus text 0.0.4, or OpenMetrics 1.0.0 when the Accept header
+/// prefers it. A swift-service-lifecycle `Service`: it serves until graceful shutdown (or cancellation).
+public struct MetricsServer: Service {
+    public let collector: MetricsCollector
+    public let address: ListenAddress
+    private let logger: Logger
+    private let onListening: @Sendable (Int) async -> Void
+
+    /// `onListening` gets the bound port: the one the kernel picked when `address.port` is 0.
+    public init(collector: MetricsCollector, address: ListenAddress, logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
+        self.collector = collector
+        self.address = address
+        self.logger = logger
+        self.onListening = onListening
+    }
+
+    /// Throws when it cannot listen.
+    public func run() async throws {
+        let (collector, address, onListening) = (collector, address, onListening)
+        let router = Router()
+        router.get("metrics") { request, _ in
+            Self.exposition(collector.collect(), for: request)
+        }
+        router.get("services/:name/metrics") { request, context in
+            let name = try context.parameters.require("name")
+            guard let families = collector.collect(service: name) else {
+                return Self.plainText("unknown service \"\(name)\"\n", status: .notFound)
+            }
+            return Self.exposition(families, for: request)
+        }
+        router.get("healthz") { _, _ in
+            Self.plainText("ok\n", status: .ok)
+        }
+        let application = Application(
+            router: router,
+            configuration: ApplicationConfiguration(address: .hostname(address.host, port: address.port)),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? address.port) },
+            logger: logger
+        )
+        try await application.run()
+    }
+
+    private static func exposition(_ families: [MetricFamily], for request: Request) -> Response {
+        let format = ExpositionFormat.negotiate(accept: request.headers[.accept])
+        return Response(
+            status: .ok,
+            headers: [.contentType: format.contentType],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: Exposition.render(families, as: format)))
+        )
+    }
+
+    private static func plainText(_ text: String, status: HTTPResponse.Status) -> Response {
+        Response(
+            status: status,
+            headers: [.contentType: "text/plain; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: text))
+        )
+    }
+}
+
+extension Supervisor {
+    /// `run(untilSettled:forwardStopSignal:)` with the metrics server beside it, when `metricsAddress`
+    /// is given, for as long as the services run. A server that cannot listen is logged, and the
+    /// services are supervised all the same: losing metrics must not take the services down.
+    public func run(servingMetricsAt metricsAddress: ListenAddress?, untilSettled: Bool = false, forwardStopSignal: Bool = false, logger: Logger) async {
+        guard let metricsAddress else {
+            await run(untilSettled: untilSettled, forwardStopSignal: forwardStopSignal)
+            return
+        }
+        let server = MetricsServer(collector: MetricsCollector(supervisor: self, logger: logger), address: metricsAddress, logger: logger)
+        // The group gives the server a graceful shutdown (a cancelled Hummingbird logs an error).
+        let serverGroup = ServiceGroup(configuration: ServiceGroupConfiguration(services: [server], logger: logger))
+        await withTaskGroup(of: Void.self) { tasks in
+            tasks.addTask {
+                do {
+                    try await serverGroup.run()
+                } catch {
+                    logger.error("metrics server on \(metricsAddress) stopped: \(error)")
+                }
+            }
+            await run(untilSettled: untilSettled, forwardStopSignal: forwardStopSignal)
+            await serverGroup.triggerGracefulShutdown()
+        }
+    }
+}

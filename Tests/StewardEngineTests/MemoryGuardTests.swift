@@ -1,0 +1,188 @@
+import CgroupFS
+import CgroupStats
+import Foundation
+import StewardConfig
+import StewardCore
+import Synchronization
+import Testing
+@testable import StewardEngine
+
+/// The memory guard on real cgroups, with short windows. Page-cache data lives in a directory on a
+/// real disk (STEWARD_TEST_DATA_DIR, default below the working directory; never tmpfs, where files
+/// count as shmem), written by the service itself so that its cgroup is charged for the cache.
+@Suite("Memory guard on real cgroups")
+struct MemoryGuardTests {
+    static let mib: UInt64 = 1 << 20
+
+    static var dataDirectory: String {
+        ProcessInfo.processInfo.environment["STEWARD_TEST_DATA_DIR"] ?? FileManager.default.currentDirectoryPath + "/.build"
+    }
+
+    /// A Python program that grows its heap by `mibPerStep` every `stepSeconds` and prints
+    /// "held N" after each step; it prints "term <ns>" when it receives SIGTERM.
+    static func leaker(mibPerStep: Int, stepSeconds: Double, maxMiB: Int = 4096) -> String {
+        """
+        import signal, sys, time
+        def term(*_):
+            print("term", time.time_ns(), flush=True); sys.exit(0)
+        signal.signal(signal.SIGTERM, term)
+        kept = []
+        while len(kept) * \(mibPerStep) < \(maxMiB):
+            b = bytearray(\(mibPerStep) << 20)
+            b[::4096] = b"x" * len(b[::4096])
+            kept.append(b)
+            print("held", len(kept) * \(mibPerStep), flush=True)
+            time.sleep(\(stepSeconds))
+        time.sleep(1000)
+        """
+    }
+
+    func guarded(_ name: String, _ command: [String], limitMiB: UInt64, window: Duration,
+                 includesShmem: Bool = false, restart: RestartPolicy = .always) -> ServiceConfiguration {
+        ServiceConfiguration(
+            name: name, command: command, restart: restart, stopTimeout: .seconds(5),
+            backoff: BackoffPolicy(initialDelay: .milliseconds(100), maximumDelay: .seconds(1), resetAfter: .seconds(60), startLimit: 0),
+            memory: MemoryGuardConfiguration(anonLimitBytes: limitMiB * Self.mib, anonLimitFor: window,
+                                             sampleInterval: .milliseconds(100), includesShmem: includesShmem)
+        )
+    }
+
+    /// Samples a service's cgroup every 20 ms until `until` says stop; returns what it saw.
+    func watch(_ supervisor: Supervisor, _ name: String, until done: @escaping @Sendable () -> Bool) async -> [(ContinuousClock.Instant, MemoryClasses)] {
+        var seen: [(ContinuousClock.Instant, MemoryClasses)] = []
+        var reader: CgroupReader?
+        while !done() {
+            if reader == nil, let cgroup = supervisor.snapshot(of: name)?.cgroup {
+                reader = CgroupReader(cgroup: cgroup, budget: DescriptorBudget(descriptors: 4))
+            }
+            if let memory = reader?.memory() { seen.append((.now, memory)) }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return seen
+    }
+
+    @Test("the seed story: a backup that fills the page cache is never restarted")
+    func pageCacheIsIgnored() async throws {
+        let directory = Self.dataDirectory + "/steward-backup-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // Writes 400 MiB, then tars it twice (re-read pages move to the active list).
+        let script = """
+            mkdir -p \(directory) && cd \(directory)
+            for i in 1 2 3 4 5 6 7 8; do head -c 52428800 /dev/zero > f$i; done
+            for pass in 1 2; do tar cf - . | cat > /dev/null; echo pass $pass; done
+            exec sleep 1000
+            """
+        let backup = guarded("backup", ["/bin/sh", "-c", script], limitMiB: 64, window: .milliseconds(300))
+        try await withSupervisor([backup]) { supervisor, sink in
+            let finished = Flag()
+            async let samples = watch(supervisor, "backup") { finished.isSet }
+            _ = try await withDeadline("two tar passes", limit: .seconds(120)) { await sink.waitForLine { $0.text == "pass 2" } }
+            // A few more guard windows with the cache in place.
+            try await Task.sleep(for: .seconds(1))
+            finished.set()
+            let seen = await samples
+            let peakUsage = seen.map(\.1.usageBytes).max() ?? 0
+            let peakAnon = seen.map(\.1.anonBytes).max() ?? 0
+            #expect(peakUsage >= 5 * 64 * Self.mib, "usage never passed the limit many times over: \(peakUsage >> 20) MiB")
+            #expect(peakAnon < 64 * Self.mib, "anon: \(peakAnon >> 20) MiB")
+            #expect(seen.last.map { $0.1.activeFileBytes > 0 } == true, "re-read cache should be active")
+            #expect(supervisor.snapshot(of: "backup")?.restarts.isEmpty == true)
+        }
+    }
+
+    @Test("a leaker is restarted within the window plus one sampling period, and its reason is anon_memory")
+    func leakerIsRestarted() async throws {
+        let window: Duration = .seconds(2)
+        let leaker = guarded("leaker", ["python3", "-c", Self.leaker(mibPerStep: 1, stepSeconds: 0.1)], limitMiB: 100, window: window)
+        try await withSupervisor([leaker]) { supervisor, sink in
+            let stopped = Flag()
+            async let samples = watch(supervisor, "leaker") { stopped.isSet }
+            let term = try await withDeadline("SIGTERM from the guard") { await sink.waitForLine { $0.text.hasPrefix("term ") } }
+            stopped.set()
+            let seen = await samples
+            let restarted = try await withDeadline("the restart") {
+                await supervisor.waitUntil("leaker") { $0.restarts[.anonMemory] == 1 }
+            }
+            #expect(restarted?.anonLimitLastTriggerSeconds != nil)
+            // Crossing as this test's own 20 ms sampler saw it; SIGTERM as the service saw it.
+            let crossing = try #require(seen.first { $0.1.guardedAnonBytes(includingShmem: false) > 100 * Self.mib }?.0)
+            let termWall = Double(term.text.split(separator: " ")[1])! / 1e9
+            let reaction = Duration.seconds(termWall - Date().timeIntervalSince1970) + (ContinuousClock.now - crossing)
+            print("memory guard reaction: \(reaction) (window \(window), sampling 100 ms)")
+            #expect(reaction >= window - .milliseconds(100), "restarted before the window passed: \(reaction)")
+            #expect(reaction <= window + .milliseconds(100) + .milliseconds(600), "reaction \(reaction)")
+        }
+    }
+
+    @Test("a child's leak counts for the whole cgroup, and the restart kills the child")
+    func leakingChild() async throws {
+        let script = "python3 -c '\(Self.leaker(mibPerStep: 5, stepSeconds: 0.05))' & echo child $!; wait"
+        let parent = guarded("parent", ["/bin/sh", "-c", script], limitMiB: 80, window: .milliseconds(300))
+        try await withSupervisor([parent]) { supervisor, sink in
+            let line = try await withDeadline("the child's pid") { await sink.waitForLine { $0.text.hasPrefix("child ") } }
+            let child = try #require(Int32(line.text.dropFirst("child ".count)))
+            _ = try await withDeadline("a memory restart") {
+                await supervisor.waitUntil("parent") { ($0.restarts[.anonMemory] ?? 0) >= 1 }
+            }
+            #expect(!isAlive(child), "the leaking child survived the restart")
+        }
+    }
+
+    @Test("a spike shorter than the window restarts nothing")
+    func shortSpike() async throws {
+        let spiker = """
+            import time
+            for i in range(3):
+                b = bytearray(150 << 20); b[::4096] = b"x" * len(b[::4096])
+                time.sleep(0.3)
+                del b
+                print("spike", i, flush=True)
+                time.sleep(0.5)
+            print("done", flush=True)
+            time.sleep(1000)
+            """
+        let service = guarded("spiker", ["python3", "-c", spiker], limitMiB: 100, window: .seconds(1))
+        try await withSupervisor([service]) { supervisor, sink in
+            _ = try await withDeadline("three spikes") { await sink.waitForLine { $0.text == "done" } }
+            #expect(supervisor.snapshot(of: "spiker")?.restarts.isEmpty == true)
+        }
+    }
+
+    @Test("shmem is reported but not guarded by default; opted in, it restarts once and a leftover tmpfs file does not loop")
+    func shmem() async throws {
+        let file = "/dev/shm/steward-test-\(UUID().uuidString)"
+        defer { unlink(file) }
+        // Writes 100 MiB to tmpfs only if the file is not there yet, then idles.
+        let script = "[ -f \(file) ] || { head -c 104857600 /dev/zero > \(file); echo wrote; }; echo idle; exec sleep 1000"
+        let reported = guarded("shm-default", ["/bin/sh", "-c", script.replacingOccurrences(of: file, with: file + "-a")],
+                               limitMiB: 64, window: .milliseconds(300))
+        let optedIn = guarded("shm-opted", ["/bin/sh", "-c", script], limitMiB: 64, window: .milliseconds(300), includesShmem: true)
+        defer { unlink(file + "-a") }
+        try await withSupervisor([reported, optedIn]) { supervisor, sink in
+            _ = try await withDeadline("both wrote") {
+                await sink.waitForLine { $0.service == "shm-default" && $0.text == "idle" }
+                return await sink.waitForLine { $0.service == "shm-opted" && $0.text == "wrote" }
+            }
+            let cgroup = try #require(supervisor.snapshot(of: "shm-default")?.cgroup)
+            let memory = try #require(CgroupReader(cgroup: cgroup, budget: DescriptorBudget(descriptors: 4)).memory())
+            #expect(memory.shmemBytes >= 100 * Self.mib, "shmem \(memory.shmemBytes >> 20) MiB")
+            #expect(memory.anonBytes < 64 * Self.mib)
+            _ = try await withDeadline("the opted-in service restarted") {
+                await supervisor.waitUntil("shm-opted") { $0.restarts[.anonMemory] == 1 && $0.isUp }
+            }
+            // The second run finds the file and writes nothing: several windows pass without a restart.
+            _ = try await withDeadline("second run idle") {
+                await sink.waitForLines(of: "shm-opted", count: 3)
+            }
+            try await Task.sleep(for: .seconds(1))
+            #expect(supervisor.snapshot(of: "shm-opted")?.restarts[.anonMemory] == 1)
+            #expect(supervisor.snapshot(of: "shm-default")?.restarts.isEmpty == true)
+        }
+    }
+}
+
+final class Flag: Sendable {
+    private let value = Atomic(false)
+    var isSet: Bool { value.load(ordering: .relaxed) }
+    func set() { value.store(true, ordering: .relaxed) }
+}

@@ -1,0 +1,40 @@
+import CgroupFS
+import Foundation
+import StewardConfig
+import StewardCore
+import Testing
+@testable import StewardEngine
+
+@Suite("Reload on real cgroups")
+struct ReloadTests {
+    @Test("reload starts added services, stops removed ones, restarts changed ones and leaves the rest alone")
+    func reloadDiff() async throws {
+        let keep = service("keep", "echo keep $$; exec sleep 1000")
+        let change = service("change", "echo change v1; exec sleep 1000")
+        let remove = service("remove", "echo remove up; exec sleep 1000")
+        try await withSupervisor([keep, change, remove]) { supervisor, sink in
+            _ = try await withDeadline("all up") {
+                await sink.waitForLine { $0.text == "remove up" }
+                return await sink.waitForLine { $0.text == "change v1" }
+            }
+            let keepPid = supervisor.snapshot(of: "keep")?.mainPid
+            let removed = try #require(supervisor.snapshot(of: "remove")?.cgroup)
+
+            let next = StewardConfiguration(
+                cgroupRoot: supervisor.configuration.cgroupRoot,
+                services: [keep, service("change", "echo change v2; exec sleep 1000"), service("add", "echo add up; exec sleep 1000")]
+            )
+            let summary = try await supervisor.reload(next)
+            #expect(summary == Supervisor.ReloadSummary(added: ["add"], removed: ["remove"], changed: ["change"]))
+
+            _ = try await withDeadline("new and changed up") {
+                await sink.waitForLine { $0.text == "add up" }
+                return await sink.waitForLine { $0.text == "change v2" }
+            }
+            #expect(supervisor.snapshot(of: "keep")?.mainPid == keepPid, "an unchanged service must not be touched")
+            #expect(supervisor.snapshot(of: "remove") == nil)
+            #expect(!FileManager.default.fileExists(atPath: removed.trackingDirectory))
+            #expect(supervisor.serviceNames == ["add", "change", "keep"])
+        }
+    }
+}

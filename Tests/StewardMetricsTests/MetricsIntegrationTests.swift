@@ -1,0 +1,160 @@
+import Foundation
+import Glibc
+import StewardConfig
+import StewardCore
+import StewardEngine
+import Testing
+@testable import StewardMetrics
+
+/// The metrics of real services in real cgroups, read the way a scrape reads them.
+@Suite("Metrics of real services")
+struct MetricsIntegrationTests {
+    static func scrape(_ collector: MetricsCollector) -> MetricValues {
+        MetricValues(collector.collect())
+    }
+
+    @Test("page cache written and read again shows in usage and working set, while anon stays the service's own")
+    func pageCache() async throws {
+        // Page cache needs a disk filesystem: a tmpfs file would be shmem. The tests run in the package
+        // directory (ext4 here).
+        let directory = FileManager.default.currentDirectoryPath + "/.steward-test-cache-\(UInt32.random(in: 0 ... .max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (_, filesystem) = try runTool("/usr/bin/stat", ["--file-system", "--format=%T", directory], input: "")
+        try #require(!filesystem.hasPrefix("tmpfs"), "\(directory) is on tmpfs: page cache would count as shmem")
+
+        let reader = shell("reader", "head -c 300M /dev/zero > \(directory)/data && cat \(directory)/data > /dev/null && cat \(directory)/data > /dev/null && echo ready && exec sleep 1000")
+        try await withSupervisor([reader]) { supervisor, lines in
+            try await withDeadline("300 MiB written and read twice", .seconds(120)) { await lines.wait(for: "ready", from: "reader") }
+            let values = Self.scrape(MetricsCollector(supervisor: supervisor))
+            let label = ["service": "reader"]
+            let usage = try #require(values.value("steward_service_memory_usage_bytes", label))
+            let workingSet = try #require(values.value("steward_service_memory_working_set_bytes", label))
+            let file = try #require(values.value("steward_service_memory_file_bytes", label))
+            let anon = try #require(values.value("steward_service_memory_anon_bytes", label))
+            #expect(usage >= 300 * mebibyte, "usage \(usage / mebibyte) MiB")
+            #expect(file >= 300 * mebibyte, "file \(file / mebibyte) MiB")
+            #expect(workingSet >= 250 * mebibyte, "re-read cache is active, so the working set keeps it: \(workingSet / mebibyte) MiB")
+            #expect(anon < 16 * mebibyte, "sh, head, cat and sleep hold little anon: \(anon / mebibyte) MiB")
+            #expect(values.value("steward_service_memory_shmem_bytes", label) ?? .infinity < 4 * mebibyte)
+        }
+    }
+
+    @Test("anon memory a service holds is within 10% of its true size, and each scrape reads it afresh")
+    func anonMemory() async throws {
+        // Perl's string repetition writes every byte, so each string is resident; the size is in a
+        // variable so that it is not folded into a constant that would be copied.
+        let perl = """
+            $| = 1; my $go = 0; $SIG{USR1} = sub { $go = 1 };
+            my $n = 50 << 20; my $first = "a" x $n; print "holding 50\\n";
+            sleep 1 until $go;
+            my $second = "b" x $n; print "holding 100\\n"; sleep 1000;
+            """
+        let holder = ServiceConfiguration(name: "holder", command: ["perl", "-e", perl], restart: .never)
+        try await withSupervisor([holder]) { supervisor, lines in
+            let collector = MetricsCollector(supervisor: supervisor)
+            let label = ["service": "holder"]
+            try await withDeadline("50 MiB") { await lines.wait(for: "holding 50", from: "holder") }
+            let first = try #require(Self.scrape(collector).value("steward_service_memory_anon_bytes", label))
+            #expect(abs(first - 50 * mebibyte) <= 5 * mebibyte, "\(first / mebibyte) MiB")
+
+            #expect(supervisor.signal(SIGUSR1, to: "holder"))
+            try await withDeadline("100 MiB") { await lines.wait(for: "holding 100", from: "holder") }
+            let second = try #require(Self.scrape(collector).value("steward_service_memory_anon_bytes", label))
+            #expect(abs(second - 100 * mebibyte) <= 10 * mebibyte, "\(second / mebibyte) MiB")
+            #expect(abs(second - first - 50 * mebibyte) <= 2 * mebibyte, "the second scrape saw the new 50 MiB: \((second - first) / mebibyte) MiB")
+        }
+    }
+
+    @Test("a file a service writes into /dev/shm is shmem (and file), not anon")
+    func sharedMemory() async throws {
+        let path = "/dev/shm/steward-test-\(UInt32.random(in: 0 ... .max))"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let writer = shell("writer", "head -c 100M /dev/zero > \(path) && echo ready && exec sleep 1000")
+        try await withSupervisor([writer]) { supervisor, lines in
+            try await withDeadline("100 MiB in /dev/shm") { await lines.wait(for: "ready", from: "writer") }
+            let values = Self.scrape(MetricsCollector(supervisor: supervisor))
+            let label = ["service": "writer"]
+            let shmem = try #require(values.value("steward_service_memory_shmem_bytes", label))
+            #expect(abs(shmem - 100 * mebibyte) <= 10 * mebibyte, "\(shmem / mebibyte) MiB")
+            #expect(try #require(values.value("steward_service_memory_file_bytes", label)) >= shmem)
+            #expect(try #require(values.value("steward_service_memory_anon_bytes", label)) < 16 * mebibyte)
+        }
+    }
+
+    @Test("a service waiting to restart, and one that has ended, keep their restart counters and report up 0 with no cgroup figures")
+    func notRunning() async throws {
+        let slowBackoff = BackoffPolicy(initialDelay: .seconds(300), maximumDelay: .seconds(300), resetAfter: .seconds(10), startLimit: 0)
+        let services = [
+            shell("crashy", "exit 3", restart: .always, backoff: slowBackoff),
+            shell("done", "exit 0"),
+            shell("idle", "exec sleep 1000", autostart: false),
+        ]
+        try await withSupervisor(services) { supervisor, _ in
+            _ = try await withDeadline("crashy to wait for its restart") {
+                await supervisor.waitUntil("crashy") { if case .backoff = $0.state { true } else { false } }
+            }
+            _ = try await withDeadline("done to end") {
+                await supervisor.waitUntil("done") { if case .exited = $0.state { true } else { false } }
+            }
+            let values = Self.scrape(MetricsCollector(supervisor: supervisor))
+            for service in ["crashy", "done", "idle"] {
+                let label = ["service": service]
+                #expect(values.value("steward_service_up", label) == 0, "\(service)")
+                #expect(values.value("steward_service_memory_anon_bytes", label) == nil, "\(service) has no cgroup")
+                #expect(values.value("steward_service_cpu_seconds_total", label.merging(["mode": "user"]) { $1 }) == nil)
+                #expect(values.value("steward_service_pids", label) == nil)
+            }
+            #expect(values.value("steward_service_restarts_total", ["service": "crashy", "reason": "exit"]) == 1)
+            #expect(values.value("steward_service_restarts_total", ["service": "done", "reason": "exit"]) == 0)
+            #expect(values.value("steward_service_restarts_total", ["service": "idle", "reason": "exit"]) == 0)
+            #expect(values.value("steward_service_start_time_seconds", ["service": "crashy"]) != nil)
+            #expect(values.value("steward_service_start_time_seconds", ["service": "idle"]) == nil, "never started")
+            #expect(values.value("steward_scrape_errors") == 0)
+        }
+    }
+
+    @Test("a real scrape passes promtool check metrics and every sample has HELP and TYPE")
+    func promtool() async throws {
+        let services = [
+            shell("web", "echo ready; exec sleep 1000", anonLimitBytes: 64 << 20),
+            shell("ended", "exit 1"),
+        ]
+        try await withSupervisor(services) { supervisor, lines in
+            try await withDeadline("ready") { await lines.wait(for: "ready", from: "web") }
+            _ = try await withDeadline("ended to fail") {
+                await supervisor.waitUntil("ended") { if case .failed = $0.state { true } else { false } }
+            }
+            let families = MetricsCollector(supervisor: supervisor).collect()
+            let text = Exposition.render(families, as: .text)
+            for name in ["steward_service_memory_anon_bytes", "steward_service_cpu_seconds_total", "steward_service_anon_limit_bytes",
+                         "process_resident_memory_bytes", "steward_scrape_duration_seconds", "steward_service_restarts_total"] {
+                #expect(text.contains("\n\(name){") || text.contains("\n\(name) "), "\(name) missing")
+            }
+            let sampleNames = Set(text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { String($0.prefix { $0 != "{" && $0 != " " }) })
+            for name in sampleNames {
+                #expect(text.contains("# HELP \(name) ") && text.contains("# TYPE \(name) "), "\(name)")
+            }
+            let (status, output) = try runTool("/usr/bin/promtool", ["check", "metrics"], input: text)
+            #expect(status == 0 && output.isEmpty, "promtool: \(output)")
+        }
+    }
+}
+
+/// Runs a program with `input` on stdin; returns its exit status and everything it printed.
+func runTool(_ executable: String, _ arguments: [String], input: String) throws -> (Int32, String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let stdin = Pipe()
+    let output = Pipe()
+    process.standardInput = stdin
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    stdin.fileHandleForWriting.write(Data(input.utf8))
+    try stdin.fileHandleForWriting.close()
+    let printed = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: printed, as: UTF8.self))
+}
