@@ -33,6 +33,8 @@ public enum RestartReason: String, Sendable, Hashable, CaseIterable {
     case manual
     /// The process could not be started at all (bad path, cgroup error, ...).
     case spawnFailure = "spawn_failure"
+    /// A `ready = "notify"` service did not send READY=1 within its start timeout.
+    case startTimeout = "start_timeout"
 }
 
 public enum ServiceState: Sendable, Equatable {
@@ -40,6 +42,8 @@ public enum ServiceState: Sendable, Equatable {
     case idle
     /// Asked to start; the spawn is under way.
     case starting
+    /// Spawned, waiting for READY=1 on its notify socket (`ready = "notify"`).
+    case waitingForReady(pid: Int32, since: ContinuousClock.Instant)
     case running(pid: Int32, since: ContinuousClock.Instant)
     /// The stop signal was sent; waiting for the main process, then the cgroup is killed.
     case stopping(pid: Int32?, then: AfterStop)
@@ -59,7 +63,7 @@ public enum ServiceState: Sendable, Equatable {
     public var name: String {
         switch self {
         case .idle: "idle"
-        case .starting: "starting"
+        case .starting, .waitingForReady: "starting"
         case .running: "running"
         case .stopping: "stopping"
         case .backoff: "backoff"
@@ -80,7 +84,7 @@ public enum ServiceState: Sendable, Equatable {
 /// A timer the machine asked for; a fired timer whose generation is stale is ignored, so timers
 /// never need cancelling for correctness.
 public struct TimerToken: Sendable, Hashable {
-    public enum Kind: Sendable, Hashable { case restartDelay, stopTimeout }
+    public enum Kind: Sendable, Hashable { case restartDelay, stopTimeout, startTimeout }
     public var kind: Kind
     public var generation: Int
 }
@@ -90,6 +94,8 @@ public enum ServiceEvent: Sendable, Equatable {
     case stop
     case restart(RestartReason)
     case spawned(pid: Int32)
+    /// The service reported READY=1.
+    case ready
     case spawnFailed(String)
     case mainExited(ExitStatus)
     case timerFired(TimerToken)
@@ -117,6 +123,8 @@ public struct ServiceMachine: Sendable {
     public let restartPolicy: RestartPolicy
     public let backoff: BackoffPolicy
     public let stopTimeout: Duration
+    /// Set for `ready = "notify"` services: how long they may take to send READY=1.
+    public let readyTimeout: Duration?
 
     public private(set) var state: ServiceState = .idle
     public private(set) var restarts: [RestartReason: Int] = [:]
@@ -127,10 +135,11 @@ public struct ServiceMachine: Sendable {
     private var nextDelay: Duration
     private var generation = 0
 
-    public init(restartPolicy: RestartPolicy, backoff: BackoffPolicy, stopTimeout: Duration) {
+    public init(restartPolicy: RestartPolicy, backoff: BackoffPolicy, stopTimeout: Duration, readyTimeout: Duration? = nil) {
         self.restartPolicy = restartPolicy
         self.backoff = backoff
         self.stopTimeout = stopTimeout
+        self.readyTimeout = readyTimeout
         self.nextDelay = backoff.initialDelay
     }
 
@@ -148,8 +157,18 @@ public struct ServiceMachine: Sendable {
 
         case (.starting, .spawned(let pid)):
             lastStart = now
-            state = .running(pid: pid, since: now)
-            return []
+            guard let readyTimeout else {
+                state = .running(pid: pid, since: now)
+                return []
+            }
+            state = .waitingForReady(pid: pid, since: now)
+            return [newTimer(.startTimeout, after: readyTimeout)]
+        case (.waitingForReady(let pid, let since), .ready):
+            generation += 1
+            state = .running(pid: pid, since: since)
+            return [.log(.info, "ready")]
+        case (.waitingForReady(let pid, _), .timerFired(let token)) where token == current(.startTimeout):
+            return [.log(.error, "no READY=1 within \(readyTimeout ?? .zero); stopping")] + beginStop(pid: pid, then: .restart(.startTimeout))
         case (.starting, .spawnFailed(let message)):
             return afterRun(ended: .exited(127), reason: .spawnFailure, ranFor: .zero, detail: message, now: now)
         case (.stopping(nil, let then), .spawned(let pid)):
@@ -159,14 +178,14 @@ public struct ServiceMachine: Sendable {
         case (.stopping(nil, let then), .spawnFailed):
             return finishStop(then: then, ranFor: .zero, now: now)
 
-        case (.running(_, let since), .mainExited(let status)):
+        case (.running(_, let since), .mainExited(let status)), (.waitingForReady(_, let since), .mainExited(let status)):
             lastExit = status
             let reason: RestartReason = if case .signaled = status { .signal } else { .exit }
             return [.killCgroup] + afterRun(ended: status, reason: reason, ranFor: now - since, detail: "\(status)", now: now)
 
-        case (.running(let pid, _), .stop):
+        case (.running(let pid, _), .stop), (.waitingForReady(let pid, _), .stop):
             return beginStop(pid: pid, then: .stay)
-        case (.running(let pid, _), .restart(let reason)):
+        case (.running(let pid, _), .restart(let reason)), (.waitingForReady(let pid, _), .restart(let reason)):
             return beginStop(pid: pid, then: .restart(reason))
         case (.starting, .stop):
             state = .stopping(pid: nil, then: .stay)
@@ -220,6 +239,9 @@ public struct ServiceMachine: Sendable {
             restarts[.manual, default: 0] += 1
             state = .starting
             return [.log(.info, "restarting (manual)"), .spawn]
+        case .restart(.startTimeout) where restartPolicy == .never:
+            state = .failed("no READY=1 within \(readyTimeout ?? .zero)")
+            return [.removeCgroup]
         case .restart(let reason):
             return scheduleRestart(reason: reason, ranFor: ranFor, detail: reason.rawValue, now: now)
         }

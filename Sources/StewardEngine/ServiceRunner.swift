@@ -20,6 +20,8 @@ public struct ServiceSnapshot: Sendable {
     /// How many events the service's machine has handled; lets a caller wait for the effect of
     /// an event it sent rather than for a state that may have held before.
     public var handledEvents = 0
+    /// The last STATUS= a `ready = "notify"` service sent.
+    public var statusText: String?
     /// Wall-clock time the memory guard last restarted the service, seconds since the epoch.
     public var anonLimitLastTriggerSeconds: Double?
 
@@ -35,6 +37,7 @@ final class ServiceRunner: Sendable {
     let configuration: ServiceConfiguration
     let cgroup: ServiceCgroup
     private let output: Output
+    private let notifySocket: NotifySocket?
     private let logger: Logger
     private let events: AsyncStream<ServiceEvent>
     private let input: AsyncStream<ServiceEvent>.Continuation
@@ -76,6 +79,26 @@ final class ServiceRunner: Sendable {
         shared = Mutex(Shared(snapshot: ServiceSnapshot(
             name: configuration.name, state: .idle, restarts: [:], cgroup: cgroup
         )))
+        let inbox = NotifyInbox()
+        notifySocket = configuration.readiness == .notify
+            ? try NotifySocket(service: configuration.name, onMessage: inbox.deliver)
+            : nil
+        inbox.set { [weak self] message in self?.received(message) }
+    }
+
+    /// An sd_notify message. Only processes inside the service's cgroup may speak for it, like
+    /// systemd's NotifyAccess=all.
+    private func received(_ message: NotifySocket.Message) {
+        guard message.sender > 0, (try? cgroup.pids().contains(message.sender)) == true else {
+            logger.warning("ignored a notify message from pid \(message.sender), which is not in the service's cgroup")
+            return
+        }
+        if let status = message.fields["STATUS"] {
+            update { $0.snapshot.statusText = status }
+        }
+        if message.fields["READY"] == "1" {
+            send(.ready)
+        }
     }
 
     var snapshot: ServiceSnapshot { shared.withLock { $0.snapshot } }
@@ -123,7 +146,8 @@ final class ServiceRunner: Sendable {
         var machine = ServiceMachine(
             restartPolicy: configuration.restart,
             backoff: configuration.backoff,
-            stopTimeout: configuration.stopTimeout
+            stopTimeout: configuration.stopTimeout,
+            readyTimeout: configuration.readiness == .notify ? configuration.startTimeout : nil
         )
         for await event in events {
             var queue = machine.handle(event, at: .now)
@@ -140,6 +164,7 @@ final class ServiceRunner: Sendable {
             shared.memoryGuard?.cancel()
         }
         if case .pump(let pump) = output { pump.close() }
+        notifySocket?.close()
     }
 
     /// Ends the event loop; the service must be settled.
@@ -148,18 +173,29 @@ final class ServiceRunner: Sendable {
     }
 
     private func publish(_ machine: ServiceMachine) {
-        let ready = shared.withLock { shared -> [(CheckedContinuation<ServiceSnapshot, Never>, ServiceSnapshot)] in
+        update { shared in
             shared.snapshot.state = machine.state
             shared.snapshot.restarts = machine.restarts
             shared.snapshot.lastExit = machine.lastExit
             shared.snapshot.handledEvents += 1
-            if case .running(let pid, _) = machine.state { shared.snapshot.mainPid = pid } else if machine.state.isSettled { shared.snapshot.mainPid = nil }
+            switch machine.state {
+            case .running(let pid, _), .waitingForReady(let pid, _): shared.snapshot.mainPid = pid
+            case _ where machine.state.isSettled: shared.snapshot.mainPid = nil
+            default: break
+            }
             if shared.snapshot.isUp {
                 if shared.memoryGuard == nil { shared.memoryGuard = startMemoryGuard() }
             } else {
                 shared.memoryGuard?.cancel()
                 shared.memoryGuard = nil
             }
+        }
+    }
+
+    /// Changes the shared state, then wakes the waiters whose predicate now holds.
+    private func update(_ change: (inout Shared) -> Void) {
+        let ready = shared.withLock { shared -> [(CheckedContinuation<ServiceSnapshot, Never>, ServiceSnapshot)] in
+            change(&shared)
             let snapshot = shared.snapshot
             var ready: [(CheckedContinuation<ServiceSnapshot, Never>, ServiceSnapshot)] = []
             shared.waiters.removeAll { waiter in
@@ -257,7 +293,7 @@ final class ServiceRunner: Sendable {
                             "anon_bytes": "\(bytes)", "limit_bytes": "\(limit)", "above_for": "\(duration)",
                             "includes_shmem": "\(memory.includesShmem)",
                         ])
-                        shared.withLock { $0.snapshot.anonLimitLastTriggerSeconds = Date().timeIntervalSince1970 }
+                        update { $0.snapshot.anonLimitLastTriggerSeconds = Date().timeIntervalSince1970 }
                         send(.restart(.anonMemory))
                         return
                     }
@@ -282,6 +318,7 @@ final class ServiceRunner: Sendable {
             environment["HOME"] = resolved.home
         }
         environment.merge(configuration.environment) { _, configured in configured }
+        environment["NOTIFY_SOCKET"] = notifySocket?.address
         guard let executable = Spawner.resolveExecutable(configuration.command[0], path: environment["PATH"]) else {
             throw SpawnFailure(message: "command not found: \(configuration.command[0])")
         }

@@ -131,4 +131,27 @@ struct SupervisionTests {
             #expect(pieces.allSatisfy { $0.count <= 16 * 1024 })
         }
     }
+
+    @Test("orphans re-parented to Steward (a subreaper) are reaped, not left as zombies")
+    func orphansAreReaped() async throws {
+        // The inner shell forks `sleep 0.5` and exits at once: the sleep is orphaned, re-parented
+        // to the test process (Steward's reaper made it a subreaper), and exits a little later.
+        let orphaner = service("orphaner", "sh -c 'sleep 0.5 & echo orphan $!'; exec sleep 1000")
+        try await withSupervisor([orphaner]) { _, sink in
+            let line = try await withDeadline("the orphan's pid") { await sink.waitForLine { $0.text.hasPrefix("orphan ") } }
+            let orphan = try #require(Int32(line.text.dropFirst("orphan ".count)))
+            // Re-parenting and reaping happen asynchronously: poll /proc with a deadline.
+            let deadline = ContinuousClock.now + .seconds(10)
+            var adopted = false
+            while !adopted, let status = try? String(contentsOfFile: "/proc/\(orphan)/status", encoding: .utf8), ContinuousClock.now < deadline {
+                adopted = status.contains("PPid:\t\(getpid())\n")
+                if !adopted { try await Task.sleep(for: .milliseconds(5)) }
+            }
+            #expect(adopted, "the orphan was not re-parented to the supervisor")
+            while FileManager.default.fileExists(atPath: "/proc/\(orphan)") && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(!FileManager.default.fileExists(atPath: "/proc/\(orphan)"), "orphan \(orphan) is still a zombie")
+        }
+    }
 }

@@ -63,4 +63,13 @@ int steward_become_subreaper(void);
 /// Sends `signal` through a pidfd (no pid-reuse race). Returns 0 or -1 with errno.
 int steward_pidfd_send_signal(int pidfd, int signal);
 
+/// Opens a datagram socket bound to the abstract unix address "@name" (no file to clean up) with
+/// SO_PASSCRED, for a service's $NOTIFY_SOCKET. Returns the fd or -1 with errno.
+int steward_notify_socket_open(const char *name);
+
+/// Receives one datagram (non-blocking) into buffer (NUL-terminated, truncated to length - 1) and
+/// the sender's pid from its credentials (0 when absent). Returns the byte count, or -1 with errno
+/// (EAGAIN when nothing is waiting).
+ssize_t steward_notify_receive(int fd, char *buffer, size_t length, pid_t *sender);
+
 #endif
