@@ -57,10 +57,20 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // libsystemd: sd_notify, the watchdog and journald (Debian: libsystemd-dev).
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .target(
+            name: "StewardSystemd",
+            dependencies: [
+                "CSystemd", "StewardEngine",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
         .executableTarget(
             name: "steward",
             dependencies: [
-                "StewardEngine", "StewardMetrics", "StewardServer",
+                "StewardEngine", "StewardMetrics", "StewardServer", "StewardSystemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -71,9 +71,12 @@ extension Supervisor {
     /// `run(untilSettled:forwardStopSignal:)` with the metrics server beside it, when `metricsAddress`
     /// is given, for as long as the services run. A server that cannot listen is logged, and the
     /// services are supervised all the same: losing metrics must not take the services down.
-    public func run(servingMetricsAt metricsAddress: ListenAddress?, untilSettled: Bool = false, forwardStopSignal: Bool = false, logger: Logger) async {
+    public func run(
+        servingMetricsAt metricsAddress: ListenAddress?, untilSettled: Bool = false, forwardStopSignal: Bool = false, logger: Logger,
+        reload: (@Sendable () throws -> StewardConfiguration)? = nil
+    ) async {
         guard let metricsAddress else {
-            await run(untilSettled: untilSettled, forwardStopSignal: forwardStopSignal)
+            await run(untilSettled: untilSettled, forwardStopSignal: forwardStopSignal, reload: reload)
             return
         }
         let server = MetricsServer(collector: MetricsCollector(supervisor: self, logger: logger), address: metricsAddress, logger: logger)
@@ -87,7 +90,7 @@ extension Supervisor {
                     logger.error("metrics server on \(metricsAddress) stopped: \(error)")
                 }
             }
-            await run(untilSettled: untilSettled, forwardStopSignal: forwardStopSignal)
+            await run(untilSettled: untilSettled, forwardStopSignal: forwardStopSignal, reload: reload)
             await serverGroup.triggerGracefulShutdown()
         }
     }

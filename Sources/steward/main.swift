@@ -1,14 +1,12 @@
 import ArgumentParser
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
 import StewardConfig
 import StewardCore
 import StewardEngine
 import StewardMetrics
 import StewardServer
+import StewardSystemd
 
 @main
 struct Steward: AsyncParsableCommand {
@@ -19,18 +17,37 @@ struct Steward: AsyncParsableCommand {
     )
 }
 
+/// Where Steward's own logs and its services' output go, and who hears about its lifecycle.
 struct LoggingOptions: ParsableArguments {
+    enum Target: String, ExpressibleByArgument {
+        /// The journal when running under systemd or where journald listens, else the console.
+        case auto
+        case journal
+        case console
+    }
+
     @Option(help: "Steward's own log level (trace, debug, info, notice, warning, error, critical).")
     var logLevel: Logger.Level = .info
 
+    @Option(help: "auto (the journal under systemd), journal, or console (services' lines prefixed with their name).")
+    var logTarget: Target = .auto
+
+    var usesJournal: Bool { logTarget == .journal || (logTarget == .auto && Journal.isAvailable) }
+
     func makeLogger() -> Logger {
         let level = logLevel
+        let journal = usesJournal
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler: any LogHandler = journal ? JournalLogHandler() : StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }
         return Logger(label: "steward")
+    }
+
+    /// Journal streams per service run (SYSLOG_IDENTIFIER=<service>), or `name | line` on the console.
+    var serviceOutput: ServiceOutput {
+        usesJournal ? .streams(Journal.stream) : .lines(PrefixedOutputSink())
     }
 }
 
@@ -47,8 +64,13 @@ struct Run: AsyncParsableCommand {
     func run() async throws {
         let configuration = try loadConfiguration(config)
         let logger = logging.makeLogger()
-        let supervisor = try Supervisor(configuration: configuration, logger: logger)
-        await supervisor.run(servingMetricsAt: configuration.metricsListen, logger: logger)
+        let supervisor = try Supervisor(
+            configuration: configuration, output: logging.serviceOutput, observer: SystemdNotifier(), logger: logger
+        )
+        let path = config
+        await supervisor.run(servingMetricsAt: configuration.metricsListen, logger: logger) {
+            try StewardConfiguration.load(contentsOf: path)
+        }
     }
 }
 
@@ -106,6 +128,30 @@ struct Exec: AsyncParsableCommand {
     @Option(help: "Serve Prometheus metrics on this address (e.g. 127.0.0.1:9464); none by default.")
     var metrics: String?
 
+    @Option(help: "Restart the service when its anonymous memory (+ swap) stays above this size (e.g. 512MiB).")
+    var anonLimit: String?
+
+    @Option(help: "How long anonymous memory must stay above --anon-limit (default: 3 sampling periods).")
+    var anonLimitFor: String?
+
+    @Option(help: "How often the memory guard samples the cgroup (at least 100ms).")
+    var sampleInterval: String = "1s"
+
+    @Flag(help: "Count shmem (tmpfs, shared mappings) towards --anon-limit too.")
+    var anonLimitIncludesShmem = false
+
+    @Option(help: "The kernel's soft memory limit for the cgroup (memory.high).")
+    var memoryHigh: String?
+
+    @Option(help: "The kernel's hard memory limit for the cgroup (memory.max).")
+    var memoryMax: String?
+
+    @Option(help: "started (default) or notify: the service is up once it sends READY=1 to $NOTIFY_SOCKET.")
+    var ready: String = Readiness.started.rawValue
+
+    @Option(help: "How long a --ready notify service may take to send READY=1.")
+    var startTimeout: String = "90s"
+
     @OptionGroup var logging: LoggingOptions
 
     @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")
@@ -119,7 +165,9 @@ struct Exec: AsyncParsableCommand {
         }
         let configuration = StewardConfiguration(cgroupRoot: cgroupRoot, services: [service])
         let logger = logging.makeLogger()
-        let supervisor = try Supervisor(configuration: configuration, logger: logger)
+        let supervisor = try Supervisor(
+            configuration: configuration, output: logging.serviceOutput, observer: SystemdNotifier(), logger: logger
+        )
         await supervisor.run(servingMetricsAt: metricsAddress, untilSettled: true, forwardStopSignal: true, logger: logger)
         let snapshot = supervisor.snapshot(of: name)
         let status: Int32 = snapshot?.lastExit?.shellStatus ?? (snapshot.map { if case .failed = $0.state { 127 } else { 0 } } ?? 0)
@@ -146,7 +194,17 @@ struct Exec: AsyncParsableCommand {
             environment: environment,
             workingDirectory: workingDirectory,
             user: user,
-            group: group
+            group: group,
+            readiness: try parse(ready, "ready", Readiness.init(rawValue:)),
+            startTimeout: try parse(startTimeout, "start-timeout", DurationText.parse),
+            memory: MemoryGuardConfiguration(
+                anonLimitBytes: try anonLimit.map { try parse($0, "anon-limit", ByteSize.parse) },
+                anonLimitFor: try anonLimitFor.map { try parse($0, "anon-limit-for", DurationText.parse) },
+                sampleInterval: try parse(sampleInterval, "sample-interval", DurationText.parse),
+                includesShmem: anonLimitIncludesShmem,
+                highBytes: try memoryHigh.map { try parse($0, "memory-high", ByteSize.parse) },
+                maxBytes: try memoryMax.map { try parse($0, "memory-max", ByteSize.parse) }
+            )
         )
         if let issue = service.validate().first {
             throw ValidationError("\(issue)")
@@ -180,20 +238,19 @@ struct Inspect: AsyncParsableCommand {
             return
         }
         guard let service else { throw ValidationError("name a service, or give --cgroup") }
-        guard let endpoint = URL(string: url)?.appendingPathComponent("services").appendingPathComponent(service).appendingPathComponent("metrics") else {
-            throw ValidationError("--url: not a URL: \(url)")
+        guard let base = URL(string: url), base.scheme == "http", let host = base.host, ["", "/"].contains(base.path) else {
+            throw ValidationError("--url: expected http://HOST:PORT, got \(url)")
         }
-        let data: Data, response: URLResponse
+        let answer: MetricsClient.Answer
         do {
-            (data, response) = try await URLSession.shared.data(from: endpoint)
+            answer = try MetricsClient.get(host: host, port: base.port ?? 80, path: "/services/\(service)/metrics")
         } catch {
-            throw InspectFailure(description: "cannot reach Steward at \(url): \(error.localizedDescription) (--cgroup reads a cgroup without it)")
+            throw InspectFailure(description: "cannot ask Steward at \(url): \(error) (--cgroup reads a cgroup without it)")
         }
-        let body = String(decoding: data, as: UTF8.self)
-        guard (response as? HTTPURLResponse)?.statusCode == 200 else {
-            throw InspectFailure(description: "\(endpoint): " + (body.isEmpty ? "no answer" : body.trimmingCharacters(in: .whitespacesAndNewlines)))
+        guard answer.status == 200 else {
+            throw InspectFailure(description: "\(url): \(answer.status) \(answer.body.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
-        print(InspectReport.render(service: service, values: try MetricValues(parsingText: body), now: now), terminator: "")
+        print(InspectReport.render(service: service, values: try MetricValues(parsingText: answer.body), now: now), terminator: "")
     }
 }
 

@@ -25,7 +25,7 @@ struct CLITests {
         private let exit = ExitBox()
         private let pump: OutputPump
 
-        init(_ arguments: [String], in tree: CgroupTree) throws {
+        init(_ arguments: [String], in tree: CgroupTree, environment extra: [String: String] = [:]) throws {
             cgroup = tree.service(named: "cli")
             try cgroup.create()
             output = CollectingSink()
@@ -34,7 +34,7 @@ struct CLITests {
             let devNull = try FileDescriptor.open("/dev/null", .readOnly, options: [.closeOnExec])
             defer { try? devNull.close() }
             let spec = SpawnSpec(executable: CLITests.binary, arguments: ["steward"] + arguments,
-                                 environment: ProcessInfo.processInfo.environment, workingDirectory: nil, identity: nil,
+                                 environment: ProcessInfo.processInfo.environment.merging(extra) { $1 }, workingDirectory: nil, identity: nil,
                                  stdin: devNull, stdout: pump.stdoutWrite, stderr: pump.stderrWrite)
             pid = try Spawner.spawn(spec, in: cgroup) { status in
                 let waiters = exit.state.withLock { state in
@@ -67,10 +67,12 @@ struct CLITests {
         }
     }
 
-    func withSteward(_ arguments: [String], _ body: (StewardProcess) async throws -> Void) async throws {
+    func withSteward(_ arguments: [String], environment: [String: String] = [:], _ body: (StewardProcess) async throws -> Void) async throws {
         let tree = try CgroupTree(layout: HostLayout.current(), root: "steward-test-\(UInt32.random(in: 0 ... .max))")
         defer { tree.tearDown() }
-        let process = try StewardProcess(arguments, in: tree)
+        // The console, whatever the host runs: these tests read the services' lines.
+        let console = ["run", "exec"].contains(arguments[0]) ? ["--log-target", "console"] : []
+        let process = try StewardProcess(arguments + console, in: tree, environment: environment)
         do {
             try await body(process)
         } catch {
@@ -165,6 +167,76 @@ struct CLITests {
             #expect(status != .exited(0))
             let message = try await withDeadline("the error") { await steward.output.waitForLine { $0.text.contains("stop_timeout") } }
             #expect(message.text.contains("\(bad):3: services.a.stop_timeout"), "\(message.text)")
+        }
+    }
+
+    @Test("`steward exec --anon-limit` restarts a leaking service, logging why")
+    func execAnonLimit() async throws {
+        let leaker = "import time\nkept = []\nwhile True:\n    b = bytearray(4 << 20); b[::4096] = b'x' * len(b[::4096]); kept.append(b); print('held', len(kept) * 4, flush=True); time.sleep(0.05)"
+        try await withSteward(["exec", "--name", "leak", "--restart", "never", "--anon-limit", "40MiB", "--anon-limit-for", "300ms",
+                               "--sample-interval", "100ms", "--", "python3", "-c", leaker]) { steward in
+            let why = try await withDeadline("the guard's log line") { await steward.output.waitForLine { $0.text.contains("stayed above its limit") } }
+            #expect(why.text.contains("limit_bytes=41943040"), "\(why.text)")
+            // Started again: a second "held 4".
+            _ = try await withDeadline("the second run") {
+                await steward.output.waitForLines(count: 2) { $0.text == "leak | held 4" }
+            }
+            kill(steward.pid, SIGTERM)
+            _ = try await withDeadline("exit") { await steward.waitForExit() }
+        }
+    }
+
+    @Test("under Type=notify, `steward run` sends READY=1 with a STATUS= summary, then STOPPING=1")
+    func sdNotify() async throws {
+        let socketPath = FileManager.default.currentDirectoryPath + "/.build/notify-\(UInt32.random(in: 0 ... .max)).sock"
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { path in
+            for (index, byte) in socketPath.utf8.enumerated() { path[index] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        try #require(bound == 0)
+        defer {
+            close(fd)
+            unlink(socketPath)
+        }
+        let messages = NotifyListener(fd: fd)
+        let config = try writeConfig("[services.a]\ncommand = [\"/bin/sh\", \"-c\", \"exec sleep 1000\"]\n[services.b]\ncommand = [\"/bin/sh\", \"-c\", \"exec sleep 1000\"]\n")
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        try await withSteward(["run", "--config", config], environment: ["NOTIFY_SOCKET": socketPath]) { steward in
+            let ready = try await withDeadline("READY=1") { await messages.next { $0.contains("READY=1") } }
+            #expect(ready.contains("STATUS=2 running"), "\(ready)")
+            kill(steward.pid, SIGTERM)
+            _ = try await withDeadline("STOPPING=1") { await messages.next { $0.contains("STOPPING=1") } }
+            _ = try await withDeadline("exit") { await steward.waitForExit() }
+        }
+    }
+}
+
+/// Receives sd_notify datagrams on a socket the test owns.
+final class NotifyListener: Sendable {
+    private let fd: Int32
+
+    init(fd: Int32) {
+        self.fd = fd
+    }
+
+    /// The next datagram that matches (blocking reads on a Dispatch thread, not the test's).
+    func next(_ matches: @escaping @Sendable (String) -> Bool) async -> String {
+        let fd = self.fd
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                while true {
+                    let count = recv(fd, &buffer, buffer.count, 0)
+                    guard count > 0 else { continue }
+                    let message = String(decoding: buffer[..<count], as: UTF8.self)
+                    if matches(message) { return continuation.resume(returning: message) }
+                }
+            }
         }
     }
 }

@@ -134,9 +134,9 @@ struct SupervisionTests {
 
     @Test("orphans re-parented to Steward (a subreaper) are reaped, not left as zombies")
     func orphansAreReaped() async throws {
-        // The inner shell forks `sleep 0.5` and exits at once: the sleep is orphaned, re-parented
+        // The inner shell forks `sleep 3` and exits at once: the sleep is orphaned, re-parented
         // to the test process (Steward's reaper made it a subreaper), and exits a little later.
-        let orphaner = service("orphaner", "sh -c 'sleep 0.5 & echo orphan $!'; exec sleep 1000")
+        let orphaner = service("orphaner", "sh -c 'sleep 3 & echo orphan $!'; exec sleep 1000")
         try await withSupervisor([orphaner]) { _, sink in
             let line = try await withDeadline("the orphan's pid") { await sink.waitForLine { $0.text.hasPrefix("orphan ") } }
             let orphan = try #require(Int32(line.text.dropFirst("orphan ".count)))

@@ -47,7 +47,12 @@ final class CollectingSink: OutputSink {
 
     /// Returns once `service` has printed at least `count` lines.
     func waitForLines(of service: String, count: Int) async {
-        _ = await waitForLine { _, all in all.count(where: { $0.service == service }) >= count }
+        await waitForLines(count: count) { $0.service == service }
+    }
+
+    /// Returns once at least `count` lines match.
+    func waitForLines(count: Int, where matches: @escaping @Sendable (Line) -> Bool) async {
+        _ = await waitForLine { _, all in all.count(where: matches) >= count }
     }
 
     private func waitForLine(_ predicate: @escaping @Sendable (Line, [Line]) -> Bool) async -> Line {
