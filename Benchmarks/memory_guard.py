@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Memory guard reaction time: Steward vs supervisord + superlance memmon, same leak, same limit.
 
-A leaker grows its heap by 10 MiB/s and prints, every step, the time and its own anonymous memory
-(RssAnon); on SIGTERM it prints the time and exits. Reaction = SIGTERM time - first time RssAnon
-passed the limit; overshoot = RssAnon at SIGTERM - limit. Each supervisor restarts it CYCLES times.
+A leaker grows its heap by 10 MiB/s and prints, every step, the time, its anonymous memory
+(RssAnon) and its resident set (VmRSS); on SIGTERM it prints the same and exits. Each watcher is
+judged on the quantity it compares with the limit: Steward on anonymous memory (the cgroup's anon,
+which for this one process is RssAnon), memmon on RSS. Reaction = SIGTERM time - first time that
+quantity passed the limit; overshoot = the quantity at SIGTERM - limit. Each supervisor restarts it CYCLES times.
 Also reports the CPU time the watcher used (Steward's process; supervisord + memmon).
 
 Run as root from the repository root after `swift build -c release` and `pip install superlance`:
@@ -21,12 +23,11 @@ import time
 
 LEAKER = textwrap.dedent("""
     import signal, sys, time
-    def anon():
-        for line in open("/proc/self/status"):
-            if line.startswith("RssAnon:"):
-                return int(line.split()[1]) * 1024
+    def memory():
+        fields = dict(line.split(":", 1) for line in open("/proc/self/status"))
+        return " ".join(str(int(fields[k].split()[0]) * 1024) for k in ("RssAnon", "VmRSS"))
     def term(*_):
-        print("term", time.time(), anon(), flush=True)
+        print("term", time.time(), memory(), flush=True)
         sys.exit(0)
     signal.signal(signal.SIGTERM, term)
     kept = []
@@ -34,25 +35,31 @@ LEAKER = textwrap.dedent("""
         b = bytearray(1 << 20)
         b[::4096] = b"x" * len(b[::4096])
         kept.append(b)
-        print("step", time.time(), anon(), flush=True)
+        print("step", time.time(), memory(), flush=True)
         time.sleep(0.1)
     """)
 
 
-def cpu_seconds(pid):
+def cpu_seconds(pid, children=False):
+    """utime + stime of pid, plus its reaped children's (cutime + cstime) if asked: memmon's `ps`
+    runs count, the supervised leaker (reaped by the supervisor) does not."""
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / ticks
+    used = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
+    return used / ticks
 
 
-def measure(lines, limit, cycles):
+ANON, RSS = 2, 3
+
+
+def measure(lines, limit, cycles, field):
     """Reads leaker output lines until `cycles` SIGTERMs; returns (reactions, overshoots)."""
     reactions, overshoots, crossing = [], [], None
     for line in lines:
         parts = line.split()
-        if len(parts) != 3 or parts[0] not in ("step", "term"):
+        if len(parts) != 4 or parts[0] not in ("step", "term"):
             continue
-        kind, at, anon = parts[0], float(parts[1]), int(parts[2])
+        kind, at, anon = parts[0], float(parts[1]), int(parts[field])
         if kind == "step" and anon > limit and crossing is None:
             crossing = at
         elif kind == "term" and crossing is not None:
@@ -81,7 +88,7 @@ def run_steward(binary, leaker, limit_mib, window, cycles):
     try:
         started = cpu_seconds(steward.pid)
         began = time.monotonic()
-        result = measure((line.partition(" | ")[2] for line in steward.stdout), limit_mib << 20, cycles)
+        result = measure((line.partition(" | ")[2] for line in steward.stdout), limit_mib << 20, cycles, ANON)
         used = cpu_seconds(steward.pid) - started
         return result + (used / (time.monotonic() - began),)
     finally:
@@ -122,12 +129,11 @@ def run_memmon(leaker, limit_mib, cycles):
             time.sleep(0.1)
         began = time.monotonic()
         with subprocess.Popen(["tail", "-F", "-n", "+1", log], stdout=subprocess.PIPE, text=True) as tail:
-            result = measure(tail.stdout, limit_mib << 20, cycles)
+            result = measure(tail.stdout, limit_mib << 20, cycles, RSS)
             tail.kill()
         elapsed = time.monotonic() - began
-        watchers = [supervisord.pid] + [int(p) for p in subprocess.run(
-            ["pgrep", "-f", "memmon -p"], capture_output=True, text=True).stdout.split()]
-        used = sum(cpu_seconds(p) for p in watchers)
+        memmons = [int(p) for p in subprocess.run(["pgrep", "-f", "memmon -p"], capture_output=True, text=True).stdout.split()]
+        used = cpu_seconds(supervisord.pid) + sum(cpu_seconds(p, children=True) for p in memmons)
         return result + (used / elapsed,)
     finally:
         supervisord.send_signal(signal.SIGTERM)
@@ -152,10 +158,10 @@ def main():
         leaker.write(LEAKER)
     try:
         if args.only != "memmon":
-            report(f"steward (window {args.window}, sampling 100 ms)",
+            report(f"steward (anon, window {args.window}, sampling 100 ms)",
                    *run_steward(os.path.abspath(args.binary), leaker.name, args.limit_mib, args.window, args.cycles))
         if args.only != "steward":
-            report("supervisord + memmon (TICK_5)", *run_memmon(leaker.name, args.limit_mib, args.cycles))
+            report("supervisord + memmon (TICK_5, RSS)", *run_memmon(leaker.name, args.limit_mib, args.cycles))
     finally:
         os.unlink(leaker.name)
 
