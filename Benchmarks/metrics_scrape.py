@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """Cost of a metrics scrape with many services, next to the floor of reading the same cgroup files.
 
-Builds `steward` (release) and Benchmarks/cgroup-read-floor.c, runs `steward run` with N idle services
-(`sleep infinity`) in a cgroup of its own below this script's cgroups, scrapes /metrics over one
-keep-alive connection, and prints:
+Builds Benchmarks/cgroup-read-floor.c, runs `steward run` with N idle services (`sleep infinity`) in a
+cgroup of its own below this script's cgroups, scrapes /metrics over one keep-alive connection (as
+Prometheus does), and prints:
   - the C floor: open/read/close of the same files per round (and, for reference, pread on kept fds);
   - Steward's collection time per scrape (its own steward_scrape_duration_seconds: reading and parsing
     every service's files), and the full GET /metrics time seen by the client;
   - Steward's RSS with N services, before and after the scrapes.
 
-Needs root (cgroups). usage: Benchmarks/metrics-scrape.py [--services 100] [--scrapes 500] [--port 19464]
+Run as root from the repository root after `swift build -c release`:
+
+    python3 Benchmarks/metrics_scrape.py [--services 100] [--scrapes 500] [--port 19464] [--binary .build/release/steward]
 """
 import argparse
 import http.client
@@ -74,10 +76,11 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
 
 
-def rss_kib(pid):
+def memory_mib(pid):
+    """VmRSS, its anonymous part (the rest is mapped library and binary pages), and peak VmRSS."""
     with open(f"/proc/{pid}/status") as status:
         fields = dict(line.split(":", 1) for line in status)
-    return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+    return [int(fields[key].split()[0]) / 1024 for key in ("VmRSS", "RssAnon", "VmHWM")]
 
 
 def main():
@@ -85,12 +88,15 @@ def main():
     parser.add_argument("--services", type=int, default=100)
     parser.add_argument("--scrapes", type=int, default=500)
     parser.add_argument("--port", type=int, default=19464)
+    parser.add_argument("--binary", default=".build/release/steward")
     args = parser.parse_args()
 
-    subprocess.run(["swift", "build", "-c", "release", "--product", "steward"], cwd=REPO, check=True,
-                   stdout=subprocess.DEVNULL)
-    binary = subprocess.check_output(["swift", "build", "-c", "release", "--show-bin-path"], cwd=REPO, text=True).strip() + "/steward"
-    work = tempfile.mkdtemp(prefix="steward-bench-")
+    binary = os.path.abspath(args.binary)
+    with tempfile.TemporaryDirectory(prefix="steward-bench-") as work:
+        measure(args, binary, work)
+
+
+def measure(args, binary, work):
     floor = f"{work}/cgroup-read-floor"
     subprocess.run(["cc", "-O2", "-o", floor, f"{REPO}/Benchmarks/cgroup-read-floor.c"], check=True)
 
@@ -105,9 +111,9 @@ def main():
     for directory in set(bench.values()):
         os.mkdir(directory)
     join = "; ".join(f"echo $$ > {directory}/cgroup.procs" for directory in sorted(set(bench.values())))
-    log = open(f"{work}/steward.log", "w")
-    steward = subprocess.Popen(["sh", "-c", f'{join}; exec "$0" run -c "$1"', binary, f"{work}/bench.toml"],
-                               stdout=log, stderr=log)
+    with open(f"{work}/steward.log", "w") as log:
+        steward = subprocess.Popen(["sh", "-c", f'{join}; exec "$0" run -c "$1"', binary, f"{work}/bench.toml"],
+                                   stdout=log, stderr=log)
     try:
         connection = http.client.HTTPConnection("127.0.0.1", args.port, timeout=10)
         deadline = time.monotonic() + 120
@@ -120,9 +126,10 @@ def main():
             except (ConnectionError, http.client.HTTPException):
                 connection.close()
             if time.monotonic() > deadline or steward.poll() is not None:
-                sys.exit(f"steward did not come up: see {work}/steward.log")
+                with open(f"{work}/steward.log") as output:
+                    sys.exit(f"steward did not come up:\n{output.read()}")
             time.sleep(0.2)
-        idle_rss, _ = rss_kib(steward.pid)
+        idle_rss, idle_anon, _ = memory_mib(steward.pid)
 
         wall, collect, size = [], [], 0
         for _ in range(args.scrapes):
@@ -133,7 +140,7 @@ def main():
             collect.append(float(re.search(rb"^steward_scrape_duration_seconds (\S+)$", body, re.M).group(1)))
             size = len(body)
         errors = re.search(rb"^steward_scrape_errors (\S+)$", body, re.M).group(1).decode()
-        rss, hwm = rss_kib(steward.pid)
+        rss, anon, peak = memory_mib(steward.pid)
 
         files = [path for name in names for path in service_files(bench, name)]
         paths = "\n".join(files) + "\n"
@@ -157,8 +164,8 @@ def main():
           f"per scrape = {statistics.median(collect) / floor_median:.2f}x the open/read/close floor")
     print(f"  Steward GET /metrics:     median {us(statistics.median(wall))}, p99 {us(percentile(wall, 0.99))} "
           f"({size // 1024} KiB of text, scrape errors {errors})")
-    print(f"  Steward RSS:              {idle_rss / 1024:.1f} MiB with {args.services} services before scraping, "
-          f"{rss / 1024:.1f} MiB after (peak {hwm / 1024:.1f} MiB)")
+    print(f"  Steward RSS:              {idle_rss:.1f} MiB ({idle_anon:.1f} MiB anon) with {args.services} services before scraping, "
+          f"{rss:.1f} MiB ({anon:.1f} MiB anon) after; peak {peak:.1f} MiB")
 
 
 if __name__ == "__main__":

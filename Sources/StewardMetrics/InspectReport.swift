@@ -1,6 +1,5 @@
 import CgroupFS
 import CgroupStats
-import Foundation
 import StewardCore
 
 /// The one-screen memory breakdown of `steward inspect`: each memory class of the service's cgroup,
@@ -110,11 +109,21 @@ public enum InspectReport {
             scaled /= 1024
             unit += 1
         }
-        return unit == 0 ? "\(Int(value)) B" : String(format: "%.1f", scaled) + " " + units[unit]
+        return unit == 0 ? "\(Int(value)) B" : fixed(scaled, digits: 1) + " " + units[unit]
     }
 
     static func seconds(_ value: Double) -> String {
-        String(format: "%.2f s", value)
+        fixed(value, digits: 2) + " s"
+    }
+
+    /// printf's "%.Nf" for the non-negative values shown here. Not Foundation's String(format:): this
+    /// module needs nothing else from it, and full Foundation maps some 11 MiB of libraries (ICU).
+    static func fixed(_ value: Double, digits: Int) -> String {
+        var scale: Int64 = 1
+        for _ in 0..<digits { scale *= 10 }
+        let scaled = Int64((max(0, value) * Double(scale)).rounded())
+        let fraction = String(scaled % scale)
+        return "\(scaled / scale)." + String(repeating: "0", count: digits - fraction.count) + fraction
     }
 
     /// "45s", "12m 3s", "5h 20m", "3d 4h".

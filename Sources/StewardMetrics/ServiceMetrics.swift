@@ -49,10 +49,22 @@ public enum ServiceMetrics {
         "steward_service_memory_\(field.rawValue)_bytes"
     }
 
+    /// For HELP; a switch, so that a new reason cannot go unexplained.
+    static func meaning(_ reason: RestartReason) -> String {
+        switch reason {
+        case .exit: "its main process exited"
+        case .signal: "killed by a signal Steward did not send"
+        case .anonMemory: "the memory guard"
+        case .manual: "asked for"
+        case .spawnFailure: "could not be started"
+        case .startTimeout: "no READY=1 in time"
+        }
+    }
+
     public static func families(_ readings: [ServiceReading]) -> [MetricFamily] {
         var up = MetricFamily(
             "steward_service_up", .gauge,
-            help: "1 while the service's main process runs; 0 while it is starting, stopping, waiting to restart, ended or never started."
+            help: "1 while the service's main process runs (and is ready); 0 while it is starting, stopping, waiting to restart, ended or never started."
         )
         var startTime = MetricFamily(
             "steward_service_start_time_seconds", .gauge,
@@ -60,11 +72,12 @@ public enum ServiceMetrics {
         )
         var restarts = MetricFamily(
             "steward_service_restarts_total", .counter,
-            help: "Restarts of the service since Steward started, by reason: exit (its main process exited), signal (killed by a signal Steward did not send), anon_memory (the memory guard), manual (asked for), spawn_failure (could not be started)."
+            help: "Restarts of the service since Steward started, by reason: "
+                + RestartReason.allCases.map { "\($0.rawValue) (\(meaning($0)))" }.joined(separator: ", ") + "."
         )
         var anonLimit = MetricFamily(
             "steward_service_anon_limit_bytes", .gauge,
-            help: "The memory guard's limit on anon (+ swap, + shmem if the service opts in): memory.anon_limit in the config; absent when not set."
+            help: "The memory guard's limit on anon (+ swap, + shmem if the service opts in): anon_limit in [services.<name>.memory]; absent when not set."
         )
         var memory = MemoryClasses.Field.allCases.map { field in
             MetricFamily(memoryName(field), .gauge, help: field.help + " Absent while the service has no cgroup.")

@@ -15,9 +15,10 @@ struct MetricsIntegrationTests {
 
     @Test("page cache written and read again shows in usage and working set, while anon stays the service's own")
     func pageCache() async throws {
-        // Page cache needs a disk filesystem: a tmpfs file would be shmem. The tests run in the package
-        // directory (ext4 here).
-        let directory = FileManager.default.currentDirectoryPath + "/.steward-test-cache-\(UInt32.random(in: 0 ... .max))"
+        // Page cache needs a disk filesystem: a tmpfs file would be shmem. By default the package
+        // directory (ext4 here); STEWARD_TEST_DISK_DIR names another (/mnt/disk in Tests/vm/run --disk).
+        let disk = ProcessInfo.processInfo.environment["STEWARD_TEST_DISK_DIR"] ?? FileManager.default.currentDirectoryPath
+        let directory = disk + "/.steward-test-cache-\(UInt32.random(in: 0 ... .max))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let (_, filesystem) = try runTool("/usr/bin/stat", ["--file-system", "--format=%T", directory], input: "")

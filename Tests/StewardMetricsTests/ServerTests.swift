@@ -8,7 +8,7 @@ import ServiceLifecycle
 import StewardConfig
 import StewardEngine
 import StewardMetrics
-import StewardServer
+@testable import StewardServer
 import Testing
 
 @Suite("HTTP endpoint")
@@ -42,10 +42,19 @@ struct ServerTests {
                 #expect(unknown.status == 404)
                 #expect(unknown.body == "unknown service \"nope\"\n")
 
+                // What `steward inspect` uses.
+                let port = try #require(Int(base.split(separator: ":").last!))
+                let client = try MetricsClient.get(host: "localhost", port: port, path: "/services/web/metrics")
+                #expect(client.status == 200)
+                #expect(try MetricValues(parsingText: client.body).value("steward_service_up", ["service": "web"]) == 1)
+                #expect(try MetricsClient.get(host: "127.0.0.1", port: port, path: "/services/nope/metrics") == .init(status: 404, body: "unknown service \"nope\"\n"))
+
                 let health = try await get(base + "/healthz")
                 #expect(health.status == 200 && health.body == "ok\n")
             }
             await #expect(throws: (any Error).self, "the server stopped listening") { try await get(base + "/healthz") }
+            let port = try #require(Int(base.split(separator: ":").last!))
+            #expect(throws: MetricsClient.Failure.self) { try MetricsClient.get(host: "127.0.0.1", port: port, path: "/healthz") }
         }
     }
 
@@ -66,6 +75,17 @@ struct ServerTests {
                 #expect(up == 1, "Prometheus parsed every scrape")
             }
         }
+    }
+}
+
+@Suite("HTTP client of steward inspect")
+struct MetricsClientTests {
+    @Test("responses are split into status and body; malformed ones are errors")
+    func parse() throws {
+        #expect(try MetricsClient.parse(Array("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n".utf8)) == .init(status: 200, body: "ok\n"))
+        #expect(try MetricsClient.parse(Array("HTTP/1.0 404 Not Found\r\n\r\n".utf8)) == .init(status: 404, body: ""))
+        #expect(throws: MetricsClient.Failure.self) { try MetricsClient.parse(Array("HTTP/1.1 200 OK\r\n".utf8)) }
+        #expect(throws: MetricsClient.Failure.self) { try MetricsClient.parse(Array("SSH-2.0\r\n\r\n".utf8)) }
     }
 }
 
@@ -125,7 +145,7 @@ func get(_ url: String, accept: String? = nil) async throws -> HTTPAnswer {
 final class PrometheusServer: Sendable {
     let process: Process
     let directory: URL
-    let base: String
+    let port: Int
 
     init(scraping target: String) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("steward-prometheus-\(UInt32.random(in: 0 ... .max))")
@@ -140,8 +160,7 @@ final class PrometheusServer: Sendable {
                   - targets: ["\(target)"]
             """
         try config.write(to: directory.appendingPathComponent("prometheus.yml"), atomically: true, encoding: .utf8)
-        let port = try freeLoopbackPort()
-        base = "http://127.0.0.1:\(port)"
+        port = try freeLoopbackPort()
         FileManager.default.createFile(atPath: directory.appendingPathComponent("log").path, contents: nil)
         let log = try FileHandle(forWritingTo: directory.appendingPathComponent("log"))
         process = Process()
@@ -176,9 +195,11 @@ final class PrometheusServer: Sendable {
             var status: String
             var data: Data
         }
-        let url = base + "/api/v1/query?query=" + query
         while true {
-            if let answer = try? await get(url), answer.status == 200,
+            // The plain blocking client with its timeout: URLSession on Linux may not return when
+            // its task is cancelled at the deadline.
+            if let answer = try? MetricsClient.get(host: "127.0.0.1", port: port, path: "/api/v1/query?query=" + query, timeoutSeconds: 2),
+               answer.status == 200,
                let decoded = try? JSONDecoder().decode(Answer.self, from: Data(answer.body.utf8)),
                let sample = decoded.data.result.first(where: { matching($0.metric) }),
                case .text(let text)? = sample.value.last, let value = Double(text) {
