@@ -75,15 +75,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "CgroupStatsTests", dependencies: ["CgroupStats"]),
+        // Helpers every test target shares: fixtures, deadlines, a supervisor in a scratch cgroup.
+        .target(
+            name: "StewardTestSupport",
+            dependencies: ["StewardEngine", "StewardConfig", "StewardCore", "CgroupFS", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/StewardTestSupport"
+        ),
+        .testTarget(name: "CgroupStatsTests", dependencies: ["CgroupStats", "StewardTestSupport"]),
         .testTarget(name: "StewardConfigTests", dependencies: ["StewardConfig"]),
         .testTarget(name: "StewardCoreTests", dependencies: ["StewardCore"]),
-        .testTarget(name: "CgroupFSTests", dependencies: ["CgroupFS", "CgroupStats"]),
-        .testTarget(name: "StewardEngineTests", dependencies: ["StewardEngine", "CgroupFS", "CgroupStats"]),
+        .testTarget(name: "CgroupFSTests", dependencies: ["CgroupFS", "CgroupStats", "StewardTestSupport"]),
+        .testTarget(name: "StewardEngineTests", dependencies: ["StewardEngine", "CgroupFS", "CgroupStats", "StewardTestSupport"]),
         .testTarget(
             name: "StewardMetricsTests",
             dependencies: [
-                "StewardMetrics", "StewardServer", "StewardEngine", "CgroupFS", "CgroupStats",
+                "StewardMetrics", "StewardServer", "StewardEngine", "CgroupFS", "CgroupStats", "StewardTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),

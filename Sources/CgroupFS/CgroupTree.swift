@@ -19,6 +19,12 @@ public final class CgroupTree: Sendable {
     ///   path ("a/b") nests them below that path inside the own cgroup; an absolute one ("/a") is
     ///   taken from each hierarchy's mount point.
     public init(layout: HostLayout, root: String? = nil) throws(CgroupFSError) {
+        var layout = layout
+        // Already in Steward's leaf (another tree of this process moved it there): the delegated
+        // cgroup is the leaf's parent, not the leaf.
+        if layout.mode == .unified, let v2 = layout.v2, v2.ownDirectory.hasSuffix("/" + Self.supervisorLeafName) {
+            layout.v2?.ownDirectory = String(v2.ownDirectory.dropLast(Self.supervisorLeafName.count + 1))
+        }
         self.layout = layout
         func rootDirectory(_ hierarchy: CgroupHierarchy) -> String {
             guard let root, !root.isEmpty else { return hierarchy.ownDirectory }

@@ -1,3 +1,4 @@
+import StewardTestSupport
 import Testing
 @testable import CgroupFS
 

@@ -3,6 +3,7 @@ import Foundation
 import StewardCore
 import Synchronization
 import SystemPackage
+import StewardTestSupport
 import Testing
 @testable import StewardEngine
 

@@ -4,18 +4,19 @@ import Foundation
 import StewardConfig
 import StewardCore
 import Synchronization
+import StewardTestSupport
 import Testing
 @testable import StewardEngine
 
 /// The memory guard on real cgroups, with short windows. Page-cache data lives in a directory on a
-/// real disk (STEWARD_TEST_DATA_DIR, default below the working directory; never tmpfs, where files
+/// real disk (STEWARD_TEST_DISK_DIR, default below the working directory; never tmpfs, where files
 /// count as shmem), written by the service itself so that its cgroup is charged for the cache.
 @Suite("Memory guard on real cgroups")
 struct MemoryGuardTests {
     static let mib: UInt64 = 1 << 20
 
     static var dataDirectory: String {
-        ProcessInfo.processInfo.environment["STEWARD_TEST_DATA_DIR"] ?? FileManager.default.currentDirectoryPath + "/.build"
+        ProcessInfo.processInfo.environment["STEWARD_TEST_DISK_DIR"] ?? FileManager.default.currentDirectoryPath + "/.build"
     }
 
     /// A Python program that grows its heap by `mibPerStep` every `stepSeconds` and prints
@@ -110,7 +111,7 @@ struct MemoryGuardTests {
             let reaction = Duration.seconds(termWall - Date().timeIntervalSince1970) + (ContinuousClock.now - crossing)
             print("memory guard reaction: \(reaction) (window \(window), sampling 100 ms)")
             #expect(reaction >= window - .milliseconds(100), "restarted before the window passed: \(reaction)")
-            #expect(reaction <= window + .milliseconds(100) + .milliseconds(600), "reaction \(reaction)")
+            #expect(reaction <= window + .milliseconds(100) + Duration.milliseconds(600).scaled, "reaction \(reaction)")
         }
     }
 
@@ -179,10 +180,4 @@ struct MemoryGuardTests {
             #expect(supervisor.snapshot(of: "shm-default")?.restarts.isEmpty == true)
         }
     }
-}
-
-final class Flag: Sendable {
-    private let value = Atomic(false)
-    var isSet: Bool { value.load(ordering: .relaxed) }
-    func set() { value.store(true, ordering: .relaxed) }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import StewardConfig
 import StewardCore
+import StewardTestSupport
 import Testing
 @testable import StewardEngine
 
@@ -19,7 +20,7 @@ struct ReadinessTests {
         """
     }
 
-    func notifyService(_ name: String, _ program: String, restart: RestartPolicy, startTimeout: Duration = .seconds(10)) -> ServiceConfiguration {
+    func notifyService(_ name: String, _ program: String, restart: RestartPolicy, startTimeout: Duration = Duration.seconds(10).scaled) -> ServiceConfiguration {
         ServiceConfiguration(
             name: name, command: ["python3", "-c", program], restart: restart, stopTimeout: .seconds(5),
             backoff: BackoffPolicy(initialDelay: .milliseconds(50), maximumDelay: .seconds(1), resetAfter: .seconds(60), startLimit: 3),

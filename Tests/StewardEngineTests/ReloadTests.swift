@@ -2,6 +2,7 @@ import CgroupFS
 import Foundation
 import StewardConfig
 import StewardCore
+import StewardTestSupport
 import Testing
 @testable import StewardEngine
 

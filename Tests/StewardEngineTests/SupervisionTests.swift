@@ -2,6 +2,7 @@ import CgroupFS
 import Foundation
 import StewardConfig
 import StewardCore
+import StewardTestSupport
 import Testing
 @testable import StewardEngine
 
@@ -134,22 +135,25 @@ struct SupervisionTests {
 
     @Test("orphans re-parented to Steward (a subreaper) are reaped, not left as zombies")
     func orphansAreReaped() async throws {
-        // The inner shell forks `sleep 3` and exits at once: the sleep is orphaned, re-parented
-        // to the test process (Steward's reaper made it a subreaper), and exits a little later.
-        let orphaner = service("orphaner", "sh -c 'sleep 3 & echo orphan $!'; exec sleep 1000")
+        // The inner shell starts a sleep and exits at once: the sleep is orphaned and re-parented
+        // to the test process (Steward's reaper made it a subreaper).
+        let orphaner = service("orphaner", "sh -c 'sleep 1000 & echo orphan $!'; exec sleep 1000")
         try await withSupervisor([orphaner]) { _, sink in
             let line = try await withDeadline("the orphan's pid") { await sink.waitForLine { $0.text.hasPrefix("orphan ") } }
             let orphan = try #require(Int32(line.text.dropFirst("orphan ".count)))
             // Re-parenting and reaping happen asynchronously: poll /proc with a deadline.
-            let deadline = ContinuousClock.now + .seconds(10)
-            var adopted = false
-            while !adopted, let status = try? String(contentsOfFile: "/proc/\(orphan)/status", encoding: .utf8), ContinuousClock.now < deadline {
-                adopted = status.contains("PPid:\t\(getpid())\n")
-                if !adopted { try await Task.sleep(for: .milliseconds(5)) }
+            let deadline = ContinuousClock.now + Duration.seconds(10).scaled
+            func parent() -> String? {
+                (try? String(contentsOfFile: "/proc/\(orphan)/status", encoding: .utf8))?
+                    .split(separator: "\n").first { $0.hasPrefix("PPid:") }.map { String($0.dropFirst(5)).trimmingCharacters(in: .whitespaces) }
             }
-            #expect(adopted, "the orphan was not re-parented to the supervisor")
+            while parent() != "\(getpid())" && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            #expect(parent() == "\(getpid())", "the orphan was not re-parented to the supervisor")
+            kill(orphan, SIGKILL)
             while FileManager.default.fileExists(atPath: "/proc/\(orphan)") && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(10))
+                try await Task.sleep(for: .milliseconds(5))
             }
             #expect(!FileManager.default.fileExists(atPath: "/proc/\(orphan)"), "orphan \(orphan) is still a zombie")
         }

@@ -3,6 +3,7 @@ import Foundation
 import StewardConfig
 import StewardCore
 import StewardEngine
+import StewardTestSupport
 import Testing
 @testable import CgroupFS
 
@@ -14,7 +15,7 @@ struct CgroupReaderTests {
     func lifecycle() async throws {
         let budget = DescriptorBudget(descriptors: 100)
         let noBudget = DescriptorBudget(descriptors: 0)
-        try await withSupervisor([shell("idle", "echo ready; exec sleep 1000", autostart: false)]) { supervisor, lines in
+        try await withSupervisor([service("idle", "echo ready; exec sleep 1000", autostart: false)]) { supervisor, lines in
             let reader = CgroupReader(cgroup: supervisor.tree.service(named: "idle"), budget: budget)
             let uncached = CgroupReader(cgroup: supervisor.tree.service(named: "idle"), budget: noBudget)
             #expect(reader.sample() == nil, "no cgroup before the first start")
@@ -54,7 +55,7 @@ struct CgroupReaderTests {
         // The first run has two processes, the second one.
         let script = "if [ -e \(marker) ]; then echo second; exec sleep 1000; else touch \(marker); sleep 1000 & echo first; exec sleep 1000; fi"
         let budget = DescriptorBudget(descriptors: 100)
-        try await withSupervisor([shell("twice", script)]) { supervisor, lines in
+        try await withSupervisor([service("twice", script)]) { supervisor, lines in
             let reader = CgroupReader(cgroup: supervisor.tree.service(named: "twice"), budget: budget)
             try await withDeadline("first run") { await lines.wait(for: "first", from: "twice") }
             #expect(try #require(reader.sample()).pids == 2)
@@ -72,7 +73,7 @@ struct CgroupReaderTests {
     @Test("pure cgroup v1 reads CPU from cpuacct.stat ticks, a hybrid host from the v2 tree's cpu.stat",
           .enabled(if: hostMode == .hybrid, "needs the v1 hierarchies of a hybrid host"))
     func legacyCPU() async throws {
-        let busy = shell("busy", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; echo ready; exec sleep 1000")
+        let busy = service("busy", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; echo ready; exec sleep 1000")
         try await withSupervisor([busy]) { supervisor, lines in
             try await withDeadline("ready") { await lines.wait(for: "ready", from: "busy") }
             let cgroup = supervisor.tree.service(named: "busy")
@@ -96,7 +97,7 @@ struct CgroupReaderTests {
 
     @Test("directories given by hand are placed in their hierarchies")
     func directoriesByHand() throws {
-        let layout = try HostLayout.detect(mountinfo: Fixtures.text("hybrid-host/mountinfo"), procSelfCgroup: Fixtures.text("hybrid-host/cgroup"))
+        let layout = try HostLayout.detect(mountinfo: Fixture.text("hybrid-host/mountinfo"), procSelfCgroup: Fixture.text("hybrid-host/cgroup"))
         let cgroup = try ServiceCgroup(directories: ["/sys/fs/cgroup/memory/a/web/", "/sys/fs/cgroup/unified/a/web", "/sys/fs/cgroup/pids/a/web"], layout: layout)
         #expect(cgroup.name == "web")
         #expect(cgroup.mode == .hybrid)

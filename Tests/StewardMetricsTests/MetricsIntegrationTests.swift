@@ -3,6 +3,7 @@ import Glibc
 import StewardConfig
 import StewardCore
 import StewardEngine
+import StewardTestSupport
 import Testing
 @testable import StewardMetrics
 
@@ -24,9 +25,9 @@ struct MetricsIntegrationTests {
         let (_, filesystem) = try runTool("/usr/bin/stat", ["--file-system", "--format=%T", directory], input: "")
         try #require(!filesystem.hasPrefix("tmpfs"), "\(directory) is on tmpfs: page cache would count as shmem")
 
-        let reader = shell("reader", "head -c 300M /dev/zero > \(directory)/data && cat \(directory)/data > /dev/null && cat \(directory)/data > /dev/null && echo ready && exec sleep 1000")
+        let reader = service("reader", "head -c 300M /dev/zero > \(directory)/data && cat \(directory)/data > /dev/null && cat \(directory)/data > /dev/null && echo ready && exec sleep 1000")
         try await withSupervisor([reader]) { supervisor, lines in
-            try await withDeadline("300 MiB written and read twice", .seconds(120)) { await lines.wait(for: "ready", from: "reader") }
+            try await withDeadline("300 MiB written and read twice", limit: .seconds(120)) { await lines.wait(for: "ready", from: "reader") }
             let values = Self.scrape(MetricsCollector(supervisor: supervisor))
             let label = ["service": "reader"]
             let usage = try #require(values.value("steward_service_memory_usage_bytes", label))
@@ -71,7 +72,7 @@ struct MetricsIntegrationTests {
     func sharedMemory() async throws {
         let path = "/dev/shm/steward-test-\(UInt32.random(in: 0 ... .max))"
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let writer = shell("writer", "head -c 100M /dev/zero > \(path) && echo ready && exec sleep 1000")
+        let writer = service("writer", "head -c 100M /dev/zero > \(path) && echo ready && exec sleep 1000")
         try await withSupervisor([writer]) { supervisor, lines in
             try await withDeadline("100 MiB in /dev/shm") { await lines.wait(for: "ready", from: "writer") }
             let values = Self.scrape(MetricsCollector(supervisor: supervisor))
@@ -87,9 +88,9 @@ struct MetricsIntegrationTests {
     func notRunning() async throws {
         let slowBackoff = BackoffPolicy(initialDelay: .seconds(300), maximumDelay: .seconds(300), resetAfter: .seconds(10), startLimit: 0)
         let services = [
-            shell("crashy", "exit 3", restart: .always, backoff: slowBackoff),
-            shell("done", "exit 0"),
-            shell("idle", "exec sleep 1000", autostart: false),
+            service("crashy", "exit 3", restart: .always, backoff: slowBackoff),
+            service("done", "exit 0"),
+            service("idle", "exec sleep 1000", autostart: false),
         ]
         try await withSupervisor(services) { supervisor, _ in
             _ = try await withDeadline("crashy to wait for its restart") {
@@ -118,8 +119,8 @@ struct MetricsIntegrationTests {
     @Test("a real scrape passes promtool check metrics and every sample has HELP and TYPE")
     func promtool() async throws {
         let services = [
-            shell("web", "echo ready; exec sleep 1000", anonLimitBytes: 64 << 20),
-            shell("ended", "exit 1"),
+            service("web", "echo ready; exec sleep 1000", anonLimitBytes: 64 << 20),
+            service("ended", "exit 1"),
         ]
         try await withSupervisor(services) { supervisor, lines in
             try await withDeadline("ready") { await lines.wait(for: "ready", from: "web") }

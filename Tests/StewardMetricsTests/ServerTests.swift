@@ -9,13 +9,14 @@ import StewardConfig
 import StewardEngine
 import StewardMetrics
 @testable import StewardServer
+import StewardTestSupport
 import Testing
 
 @Suite("HTTP endpoint")
 struct ServerTests {
     @Test("/metrics, /services/<name>/metrics, /healthz, content negotiation, 404 for an unknown service")
     func routes() async throws {
-        try await withSupervisor([shell("web", "echo ready; exec sleep 1000"), shell("db", "echo ready; exec sleep 1000")]) { supervisor, lines in
+        try await withSupervisor([service("web", "echo ready; exec sleep 1000"), service("db", "echo ready; exec sleep 1000")]) { supervisor, lines in
             try await withDeadline("ready") { await lines.wait(for: "ready", from: "web") }
             let base = try await withServer(supervisor) { base in
                 let all = try await get(base + "/metrics")
@@ -67,7 +68,7 @@ struct ServerTests {
             _ = try await withServer(supervisor) { base in
                 let prometheus = try PrometheusServer(scraping: String(base.dropFirst("http://".count)))
                 defer { prometheus.stop() }
-                let anon = try await withDeadline("Prometheus to have scraped the anon metric", .seconds(90)) {
+                let anon = try await withDeadline("Prometheus to have scraped the anon metric", limit: .seconds(90)) {
                     try await prometheus.waitForSample(query: "steward_service_memory_anon_bytes") { $0["service"] == "holder" }
                 }
                 #expect(anon >= 20 * mebibyte && anon <= 30 * mebibyte, "\(anon / mebibyte) MiB")

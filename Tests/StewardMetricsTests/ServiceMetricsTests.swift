@@ -1,6 +1,7 @@
 import CgroupFS
 import CgroupStats
 import StewardCore
+import StewardTestSupport
 import Testing
 @testable import StewardMetrics
 
@@ -8,7 +9,7 @@ import Testing
 enum FixtureReadings {
     /// Hybrid host: v1 memory with hierarchical totals, v2 tree for cpu.stat and PSI; an OOM kill happened.
     static func hybrid() throws -> CgroupSample {
-        let file = { (name: String) in try Fixtures.text("hybrid-host-files/" + name) }
+        let file = { (name: String) in try Fixture.text("hybrid-host-files/" + name) }
         return CgroupSample(
             memory: try MemoryClasses.v1(
                 stat: MemoryStat(parsing: file("memory.stat"), file: "memory.stat", version: .v1),
@@ -24,7 +25,7 @@ enum FixtureReadings {
 
     /// Pure v2: 300 MiB of page cache plus a 100 MiB anon holder.
     static func v2() throws -> CgroupSample {
-        let file = { (name: String) in try Fixtures.text("v2-memory-stat/plus-anon100." + name) }
+        let file = { (name: String) in try Fixture.text("v2-memory-stat/plus-anon100." + name) }
         return CgroupSample(
             memory: try MemoryClasses.v2(
                 stat: MemoryStat(parsing: file("memory.stat"), file: "memory.stat", version: .v2),

@@ -1,0 +1,1 @@
+let mebibyte: UInt64 = 1 << 20

@@ -1,0 +1,207 @@
+import CgroupFS
+import Foundation
+import Logging
+import StewardConfig
+import StewardCore
+import Synchronization
+import Testing
+import StewardEngine
+
+/// Real-kernel captures in Tests/Fixtures, shared by every test target (located from this file's
+/// path, not Bundle.module, so that all targets find the same directory).
+public enum Fixture {
+    public static let root = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent()
+        .deletingLastPathComponent()
+        .appendingPathComponent("Fixtures")
+
+    public static func text(_ relativePath: String) throws -> String {
+        try String(contentsOf: root.appendingPathComponent(relativePath), encoding: .utf8)
+    }
+
+    public static func exists(_ relativePath: String) -> Bool {
+        FileManager.default.fileExists(atPath: root.appendingPathComponent(relativePath).path)
+    }
+}
+
+/// Multiplies every test deadline and timing tolerance: STEWARD_TEST_TIME_SCALE=5 for slow
+/// machines such as the qemu guests (software emulation). Only tolerances scale, never what a
+/// test asserts must (or must not) happen.
+public let testTimeScale = Double(ProcessInfo.processInfo.environment["STEWARD_TEST_TIME_SCALE"] ?? "") ?? 1
+
+extension Duration {
+    /// This duration stretched by `testTimeScale`.
+    public var scaled: Duration { self * testTimeScale }
+}
+
+/// Collects what services print, and lets a test wait for a line instead of sleeping.
+public final class CollectingSink: OutputSink {
+    public struct Line: Sendable {
+        public var service: String
+        public var stream: ServiceStream
+        public var text: String
+    }
+
+    public init() {}
+
+    /// A waiter's predicate sees the new line and every line so far (the lock is held: it must
+    /// not call back into the sink).
+    private let state = Mutex<(lines: [Line], waiters: [(@Sendable (Line, [Line]) -> Bool, CheckedContinuation<Line, Never>)])>(([], []))
+
+    public func write(service: String, stream: ServiceStream, line: [UInt8]) {
+        let entry = Line(service: service, stream: stream, text: String(decoding: line, as: UTF8.self))
+        let ready = state.withLock { state in
+            state.lines.append(entry)
+            var ready: [CheckedContinuation<Line, Never>] = []
+            state.waiters.removeAll { waiter in
+                guard waiter.0(entry, state.lines) else { return false }
+                ready.append(waiter.1)
+                return true
+            }
+            return ready
+        }
+        ready.forEach { $0.resume(returning: entry) }
+    }
+
+    public var lines: [Line] { state.withLock { $0.lines } }
+
+    public func lines(of service: String) -> [String] {
+        lines.filter { $0.service == service }.map(\.text)
+    }
+
+    /// Returns the first line (already printed or to come) that matches.
+    public func waitForLine(_ predicate: @escaping @Sendable (Line) -> Bool) async -> Line {
+        await waitForLine { line, _ in predicate(line) }
+    }
+
+    /// Returns once `service` has printed at least `count` lines.
+    public func waitForLines(of service: String, count: Int) async {
+        await waitForLines(count: count) { $0.service == service }
+    }
+
+    /// Returns once at least `count` lines match.
+    public func waitForLines(count: Int, where matches: @escaping @Sendable (Line) -> Bool) async {
+        _ = await waitForLine { _, all in all.count(where: matches) >= count }
+    }
+
+    /// Returns once `service` has printed exactly `line`.
+    public func wait(for line: String, from service: String) async {
+        _ = await waitForLine { $0.service == service && $0.text == line }
+    }
+
+    private func waitForLine(_ predicate: @escaping @Sendable (Line, [Line]) -> Bool) async -> Line {
+        await withCheckedContinuation { continuation in
+            state.withLock { state in
+                if let line = state.lines.first(where: { predicate($0, state.lines) }) {
+                    continuation.resume(returning: line)
+                } else {
+                    state.waiters.append((predicate, continuation))
+                }
+            }
+        }
+    }
+}
+
+/// Fails the test instead of hanging when an awaited event never comes. `limit` is stretched by
+/// `testTimeScale`. On timeout the body is abandoned, not awaited: what it waits for (a
+/// continuation) may never come, and awaiting it would hang the whole run.
+public func withDeadline<T: Sendable>(
+    _ what: String,
+    limit: Duration = .seconds(30),
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: @escaping @Sendable () async throws -> T
+) async throws -> T {
+    let limit = limit.scaled
+    let outcome = FirstOutcome<T>()
+    let result: Result<T, any Error>? = await withCheckedContinuation { continuation in
+        outcome.arm(continuation)
+        let work = Task {
+            do { outcome.settle(.success(try await body())) } catch { outcome.settle(.failure(error)) }
+        }
+        Task {
+            try? await Task.sleep(for: limit)
+            outcome.settle(nil)
+            work.cancel()
+        }
+    }
+    guard let result else {
+        Issue.record("timed out after \(limit) waiting for \(what)", sourceLocation: sourceLocation)
+        throw CancellationError()
+    }
+    return try result.get()
+}
+
+/// Resumes a continuation with whichever outcome comes first.
+private final class FirstOutcome<T: Sendable>: Sendable {
+    private let state = Mutex<(continuation: CheckedContinuation<Result<T, any Error>?, Never>?, done: Bool)>((nil, false))
+
+    func arm(_ continuation: CheckedContinuation<Result<T, any Error>?, Never>) {
+        state.withLock { $0.continuation = continuation }
+    }
+
+    func settle(_ result: Result<T, any Error>?) {
+        let continuation = state.withLock { state -> CheckedContinuation<Result<T, any Error>?, Never>? in
+            guard !state.done, let continuation = state.continuation else { return nil }
+            state.done = true
+            return continuation
+        }
+        continuation?.resume(returning: result)
+    }
+}
+
+/// A supervisor whose cgroups live under a fresh directory below the test process's own cgroup,
+/// shut down and removed when `body` returns or throws.
+public func withSupervisor(
+    _ services: [ServiceConfiguration],
+    sink: CollectingSink = CollectingSink(),
+    _ body: (Supervisor, CollectingSink) async throws -> Void
+) async throws {
+    let root = "steward-test-\(UInt32.random(in: 0 ... .max))"
+    let supervisor = try Supervisor(
+        configuration: StewardConfiguration(cgroupRoot: root, services: services),
+        sink: sink,
+        logger: Logger(label: "steward-test")
+    )
+    do {
+        await supervisor.start()
+        try await body(supervisor, sink)
+    } catch {
+        await supervisor.shutdown()
+        throw error
+    }
+    await supervisor.shutdown()
+    for directory in [supervisor.tree.v2Root].compactMap({ $0 }) + supervisor.tree.v1Roots.map(\.path) {
+        #expect(!FileManager.default.fileExists(atPath: directory), "cgroup \(directory) left behind")
+    }
+}
+
+public func service(
+    _ name: String,
+    _ script: String,
+    restart: RestartPolicy = .never,
+    stopTimeout: Duration = .seconds(5),
+    autostart: Bool = true,
+    anonLimitBytes: UInt64? = nil,
+    backoff: BackoffPolicy = BackoffPolicy(initialDelay: .milliseconds(20), maximumDelay: .seconds(1), resetAfter: .seconds(10), startLimit: 0)
+) -> ServiceConfiguration {
+    ServiceConfiguration(
+        name: name, command: ["/bin/sh", "-c", script], restart: restart, stopTimeout: stopTimeout, autostart: autostart,
+        backoff: backoff, memory: MemoryGuardConfiguration(anonLimitBytes: anonLimitBytes)
+    )
+}
+
+/// True while `pid` names a live process (a zombie counts as gone).
+public func isAlive(_ pid: Int32) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return false }
+    let state = stat[stat.index(close, offsetBy: 2)]
+    return state != "Z" && state != "X"
+}
+
+/// A flag one task sets and another polls.
+public final class Flag: Sendable {
+    private let value = Atomic(false)
+    public init() {}
+    public var isSet: Bool { value.load(ordering: .relaxed) }
+    public func set() { value.store(true, ordering: .relaxed) }
+}
