@@ -93,7 +93,7 @@ struct SupervisionTests {
 
     @Test("a crash-looping service ends failed after its start limit, backing off between tries")
     func crashLoopEndsFailed() async throws {
-        let backoff = BackoffPolicy(initialDelay: .milliseconds(20), maximumDelay: .seconds(1), resetAfter: .seconds(5), startLimit: 5)
+        let backoff = BackoffPolicy(initialDelay: .milliseconds(20), maximumDelay: .seconds(1), resetAfter: Duration.seconds(5).scaled, startLimit: 5)
         let crasher = service("crasher", "exit 1", restart: .always, backoff: backoff)
         try await withSupervisor([crasher]) { supervisor, _ in
             let began = ContinuousClock.now
