@@ -2,14 +2,16 @@ import CgroupFS
 import Logging
 import StewardConfig
 import StewardEngine
+import Synchronization
 
 /// The collector pattern: every scrape reads each service's cgroup files at that moment and joins
 /// them with the supervisor's current view of the service. Nothing is kept between scrapes but open
 /// file descriptors.
 public final class MetricsCollector: Sendable {
     private let supervisor: Supervisor
-    private let readers: [String: CgroupReader]
-    private let configurations: [String: ServiceConfiguration]
+    private let budget: DescriptorBudget
+    /// One reader per service, made at its first scrape (services come and go with reloads).
+    private let readers = Mutex<[String: CgroupReader]>([:])
     /// Constant for the life of the process, so read once.
     private let startTimeSeconds: Double?
     private let logger: Logger
@@ -17,14 +19,7 @@ public final class MetricsCollector: Sendable {
     public init(supervisor: Supervisor, budget: DescriptorBudget = .quarterOfOpenFileLimit(), logger: Logger = Logger(label: "steward.metrics")) {
         self.supervisor = supervisor
         self.logger = logger
-        var readers: [String: CgroupReader] = [:]
-        var configurations: [String: ServiceConfiguration] = [:]
-        for service in supervisor.configuration.services {
-            readers[service.name] = CgroupReader(cgroup: supervisor.tree.service(named: service.name), budget: budget)
-            configurations[service.name] = service
-        }
-        self.readers = readers
-        self.configurations = configurations
+        self.budget = budget
         startTimeSeconds = ProcessReading.startTime()
     }
 
@@ -55,10 +50,17 @@ public final class MetricsCollector: Sendable {
     }
 
     private func reading(_ snapshot: ServiceSnapshot) -> ServiceReading {
-        let sample = readers[snapshot.name]?.sample()
+        let reader = readers.withLock { readers in
+            if let reader = readers[snapshot.name] { return reader }
+            let reader = CgroupReader(cgroup: snapshot.cgroup, budget: budget)
+            readers[snapshot.name] = reader
+            return reader
+        }
+        let sample = reader.sample()
         for error in sample?.errors ?? [] {
             logger.debug("cannot read a cgroup file: \(error)", metadata: ["service": "\(snapshot.name)"])
         }
-        return ServiceReading(snapshot: snapshot, configuration: configurations[snapshot.name], cgroup: sample)
+        let configuration = supervisor.configuration.services.first { $0.name == snapshot.name }
+        return ServiceReading(snapshot: snapshot, configuration: configuration, cgroup: sample)
     }
 }

@@ -18,11 +18,14 @@ public struct ServiceReading: Sendable {
         public var isUp: Bool
         public var startTimeSeconds: Double?
         public var restarts: [RestartReason: Int]
+        /// When the memory guard last restarted the service (Unix time).
+        public var anonLimitLastTriggerSeconds: Double?
 
-        public init(isUp: Bool, startTimeSeconds: Double?, restarts: [RestartReason: Int]) {
+        public init(isUp: Bool, startTimeSeconds: Double?, restarts: [RestartReason: Int], anonLimitLastTriggerSeconds: Double? = nil) {
             self.isUp = isUp
             self.startTimeSeconds = startTimeSeconds
             self.restarts = restarts
+            self.anonLimitLastTriggerSeconds = anonLimitLastTriggerSeconds
         }
     }
 
@@ -36,7 +39,10 @@ public struct ServiceReading: Sendable {
     public init(snapshot: ServiceSnapshot, configuration: ServiceConfiguration?, cgroup: CgroupSample?) {
         self.init(
             name: snapshot.name,
-            supervision: Supervision(isUp: snapshot.isUp, startTimeSeconds: snapshot.startTimeSeconds, restarts: snapshot.restarts),
+            supervision: Supervision(
+                isUp: snapshot.isUp, startTimeSeconds: snapshot.startTimeSeconds, restarts: snapshot.restarts,
+                anonLimitLastTriggerSeconds: snapshot.anonLimitLastTriggerSeconds
+            ),
             anonLimitBytes: configuration?.memory.anonLimitBytes,
             cgroup: cgroup
         )
@@ -79,6 +85,10 @@ public enum ServiceMetrics {
             "steward_service_anon_limit_bytes", .gauge,
             help: "The memory guard's limit on anon (+ swap, + shmem if the service opts in): anon_limit in [services.<name>.memory]; absent when not set."
         )
+        var lastTrigger = MetricFamily(
+            "steward_service_anon_limit_last_trigger_timestamp_seconds", .gauge,
+            help: "Unix time the memory guard last restarted the service because its anon (+ swap) stayed above anon_limit; absent until it has."
+        )
         var memory = MemoryClasses.Field.allCases.map { field in
             MetricFamily(memoryName(field), .gauge, help: field.help + " Absent while the service has no cgroup.")
         }
@@ -109,6 +119,7 @@ public enum ServiceMetrics {
                 }
             }
             if let limit = reading.anonLimitBytes { anonLimit.add(Double(limit), [service]) }
+            if let seconds = reading.supervision?.anonLimitLastTriggerSeconds { lastTrigger.add(seconds, [service]) }
             guard let sample = reading.cgroup else { continue }
             if let classes = sample.memory {
                 for (index, field) in MemoryClasses.Field.allCases.enumerated() {
@@ -124,6 +135,6 @@ public enum ServiceMetrics {
                 if let full = psi.full { pressure.add(full.totalSeconds, [service, Label("kind", "full")]) }
             }
         }
-        return [up, startTime, restarts, anonLimit] + memory + [cpu, pids, oomKills, pressure]
+        return [up, startTime, restarts, anonLimit, lastTrigger] + memory + [cpu, pids, oomKills, pressure]
     }
 }

@@ -183,4 +183,18 @@ struct MemoryGuardTests {
             #expect(supervisor.snapshot(of: "shm-default")?.restarts.isEmpty == true)
         }
     }
+
+    @Test("optional kernel limits (high, max) are written to the service's cgroup before it starts")
+    func kernelLimits() async throws {
+        var limited = service("limited", "echo up; exec sleep 1000")
+        limited.memory = MemoryGuardConfiguration(highBytes: 200 * Self.mib, maxBytes: 256 * Self.mib)
+        try await withSupervisor([limited]) { supervisor, sink in
+            _ = try await withDeadline("up") { await sink.waitForLine { $0.text == "up" } }
+            let cgroup = try #require(supervisor.snapshot(of: "limited")?.cgroup)
+            let directory = try #require(cgroup.memoryDirectory)
+            let (high, max) = cgroup.mode == .unified ? ("memory.high", "memory.max") : ("memory.soft_limit_in_bytes", "memory.limit_in_bytes")
+            #expect(try CgroupFile.readText(directory + "/" + high) == "\(200 * Self.mib)\n")
+            #expect(try CgroupFile.readText(directory + "/" + max) == "\(256 * Self.mib)\n")
+        }
+    }
 }
