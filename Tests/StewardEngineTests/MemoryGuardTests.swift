@@ -176,9 +176,9 @@ struct MemoryGuardTests {
             }
             // The second run finds the file and writes nothing: several windows pass without a restart.
             _ = try await withDeadline("second run idle") {
-                await sink.waitForLines(of: "shm-opted", count: 3)
+                await sink.waitForLine { $0.service == "shm-opted" && $0.text == "idle" }
             }
-            try await Task.sleep(for: .seconds(1))
+            try await Task.sleep(for: Duration.seconds(1).scaled)
             #expect(supervisor.snapshot(of: "shm-opted")?.restarts[.anonMemory] == 1)
             #expect(supervisor.snapshot(of: "shm-default")?.restarts.isEmpty == true)
         }
