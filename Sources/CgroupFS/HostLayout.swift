@@ -1,3 +1,5 @@
+import CgroupStats
+
 /// How cgroups are mounted on this host, in systemd's terms (cg_unified_cached).
 public enum CgroupMode: String, Sendable, Equatable {
     /// Pure cgroup v2: one tree with every controller.
@@ -37,24 +39,27 @@ public struct HostLayout: Sendable, Equatable {
     /// containers with a cgroup namespace) test it.
     public static func detect(mountinfo: String, procSelfCgroup: String) throws(LayoutError) -> HostLayout {
         let mounts = try MountEntry.parse(mountinfo).filter { $0.fsType == "cgroup" || $0.fsType == "cgroup2" }
+        let own: ProcCgroup
+        do {
+            own = try ProcCgroup(parsing: procSelfCgroup, file: "/proc/self/cgroup")
+        } catch let error as CgroupParseError {
+            throw LayoutError(file: error.file, line: error.line, message: error.message)
+        } catch {
+            throw LayoutError(file: "/proc/self/cgroup", message: "\(error)")
+        }
         var v2: CgroupHierarchy?
         var v1: [CgroupHierarchy] = []
-        for (index, rawLine) in procSelfCgroup.split(separator: "\n").enumerated() {
-            let parts = rawLine.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
-            guard parts.count == 3, parts[2].hasPrefix("/") else {
-                throw LayoutError(file: "/proc/self/cgroup", line: index + 1, message: "expected ID:CONTROLLERS:/PATH")
-            }
-            let controllers = Set(parts[1].split(separator: ",").map(String.init))
-            let path = String(parts[2])
-            if parts[0] == "0" && controllers.isEmpty {
-                guard let mount = mounts.first(where: { $0.fsType == "cgroup2" && isPrefix($0.root, of: path) }) else {
+        for entry in own.entries {
+            let controllers = Set(entry.controllers)
+            if entry.hierarchyID == 0 {
+                guard let mount = mounts.first(where: { $0.fsType == "cgroup2" && isPrefix($0.root, of: entry.path) }) else {
                     continue // a v1-only host still lists "0::/"; nothing is mounted for it
                 }
-                v2 = CgroupHierarchy(controllers: [], mountPoint: mount.mountPoint, ownDirectory: join(mount, path))
+                v2 = CgroupHierarchy(controllers: [], mountPoint: mount.mountPoint, ownDirectory: join(mount, entry.path))
             } else if let mount = mounts.first(where: {
-                $0.fsType == "cgroup" && controllers.isSubset(of: $0.superOptions) && isPrefix($0.root, of: path)
+                $0.fsType == "cgroup" && controllers.isSubset(of: $0.superOptions) && isPrefix($0.root, of: entry.path)
             }) {
-                v1.append(CgroupHierarchy(controllers: controllers, mountPoint: mount.mountPoint, ownDirectory: join(mount, path)))
+                v1.append(CgroupHierarchy(controllers: controllers, mountPoint: mount.mountPoint, ownDirectory: join(mount, entry.path)))
             }
         }
         let hasV1Controllers = v1.contains { !$0.controllers.allSatisfy { $0.hasPrefix("name=") } }

@@ -26,7 +26,8 @@ public final class MetricsCollector: Sendable {
     /// Every service, Steward's own process, and the health of this scrape.
     public func collect() -> [MetricFamily] {
         let started = ContinuousClock.now
-        let readings = supervisor.snapshots.map(reading)
+        let configurations = configurationsByName()
+        let readings = supervisor.snapshots.map { reading($0, configurations[$0.name]) }
         let elapsed = ContinuousClock.now - started
         let errors = readings.reduce(0) { $0 + ($1.cgroup?.errors.count ?? 0) }
         let scrape = [
@@ -46,10 +47,15 @@ public final class MetricsCollector: Sendable {
 
     /// One service's families; nil for a name Steward does not supervise.
     public func collect(service name: String) -> [MetricFamily]? {
-        supervisor.snapshot(of: name).map { ServiceMetrics.families([reading($0)]) }
+        supervisor.snapshot(of: name).map { ServiceMetrics.families([reading($0, configurationsByName()[name])]) }
     }
 
-    private func reading(_ snapshot: ServiceSnapshot) -> ServiceReading {
+    /// Read once per scrape: the configuration changes only with a reload.
+    private func configurationsByName() -> [String: ServiceConfiguration] {
+        Dictionary(supervisor.configuration.services.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    private func reading(_ snapshot: ServiceSnapshot, _ configuration: ServiceConfiguration?) -> ServiceReading {
         let reader = readers.withLock { readers in
             if let reader = readers[snapshot.name] { return reader }
             let reader = CgroupReader(cgroup: snapshot.cgroup, budget: budget)
@@ -60,7 +66,6 @@ public final class MetricsCollector: Sendable {
         for error in sample?.errors ?? [] {
             logger.debug("cannot read a cgroup file: \(error)", metadata: ["service": "\(snapshot.name)"])
         }
-        let configuration = supervisor.configuration.services.first { $0.name == snapshot.name }
         return ServiceReading(snapshot: snapshot, configuration: configuration, cgroup: sample)
     }
 }
