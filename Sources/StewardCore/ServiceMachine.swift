@@ -59,18 +59,26 @@ public enum ServiceState: Sendable, Equatable {
         case restart(RestartReason)
     }
 
-    /// A short word for status lines and metrics.
-    public var name: String {
+    /// The state without its details: what status lines and the state metric show, in the order
+    /// they list them.
+    public enum Phase: String, Sendable, CaseIterable {
+        case running, starting, backoff, stopping, idle, exited, failed
+    }
+
+    public var phase: Phase {
         switch self {
-        case .idle: "idle"
-        case .starting, .waitingForReady: "starting"
-        case .running: "running"
-        case .stopping: "stopping"
-        case .backoff: "backoff"
-        case .exited: "exited"
-        case .failed: "failed"
+        case .idle: .idle
+        case .starting, .waitingForReady: .starting
+        case .running: .running
+        case .stopping: .stopping
+        case .backoff: .backoff
+        case .exited: .exited
+        case .failed: .failed
         }
     }
+
+    /// A short word for status lines and metrics.
+    public var name: String { phase.rawValue }
 
     /// True when no process of the service is expected to be running or started again.
     public var isSettled: Bool {

@@ -1,3 +1,5 @@
+import StewardCore
+
 /// Who hears about Steward's own lifecycle: systemd's sd_notify under Type=notify, or nobody.
 public protocol LifecycleObserver: Sendable {
     /// How often to prove liveness (systemd's WatchdogSec= / 2), or nil for no pings.
@@ -25,11 +27,11 @@ public struct SilentLifecycleObserver: LifecycleObserver {
 extension Supervisor {
     /// "3 running, 1 backing off, 1 failed" — counts by state, in a fixed order.
     public static func statusLine(_ snapshots: [ServiceSnapshot]) -> String {
-        let order = ["running", "starting", "backoff", "stopping", "idle", "exited", "failed"]
-        let words = ["backoff": "backing off"]
-        var counts: [String: Int] = [:]
-        for snapshot in snapshots { counts[snapshot.state.name, default: 0] += 1 }
-        let parts = order.compactMap { state in counts[state].map { "\($0) \(words[state] ?? state)" } }
+        var counts: [ServiceState.Phase: Int] = [:]
+        for snapshot in snapshots { counts[snapshot.state.phase, default: 0] += 1 }
+        let parts = ServiceState.Phase.allCases.compactMap { phase in
+            counts[phase].map { "\($0) \(phase == .backoff ? "backing off" : phase.rawValue)" }
+        }
         return parts.isEmpty ? "no services" : parts.joined(separator: ", ")
     }
 }

@@ -24,9 +24,26 @@ public struct ServiceSnapshot: Sendable {
     public var statusText: String?
     /// Wall-clock time the memory guard last restarted the service, seconds since the epoch.
     public var anonLimitLastTriggerSeconds: Double?
+    /// The final counters (CPU, OOM kills, memory pressure) of every run whose cgroup is gone. Each run
+    /// has a cgroup of its own, so the service's counters are these plus the live run's.
+    public var endedRunsCounters = CgroupCounters.none
+    /// Changes whenever a run's cgroup is retired or a new one is about to be made. A reader that sees
+    /// the same epoch before and after reading the cgroup, with `cgroupRetired` false, read the live
+    /// run's cgroup, whose counters are not yet in `endedRunsCounters`.
+    public var cgroupEpoch = 0
+    /// True from the moment a run's counters went into `endedRunsCounters` until the next run's cgroup
+    /// is made: whatever is still read from the old cgroup then is counted already.
+    public var cgroupRetired = true
 
     public var isUp: Bool {
         if case .running = state { true } else { false }
+    }
+
+    /// The service's counters since Steward started, given `live`, read from its cgroup after `earlier`
+    /// was taken and before this snapshot was. If a run's cgroup was retired or made in between, `live`
+    /// may be the retired run's, counted already, so it is left out (the next read has it again).
+    public func cumulativeCounters(adding live: CgroupCounters, readAfter earlier: ServiceSnapshot) -> CgroupCounters {
+        earlier.cgroupEpoch == cgroupEpoch && !cgroupRetired ? endedRunsCounters + live : endedRunsCounters
     }
 }
 
@@ -213,6 +230,10 @@ final class ServiceRunner: Sendable {
     private func perform(_ action: ServiceAction) async -> ServiceEvent? {
         switch action {
         case .spawn:
+            update {
+                $0.snapshot.cgroupEpoch += 1
+                $0.snapshot.cgroupRetired = false
+            }
             do {
                 let process = try spawn()
                 shared.withLock {
@@ -246,7 +267,7 @@ final class ServiceRunner: Sendable {
                 // Each run gets a fresh cgroup: besides leaving nothing behind, a v2 cgroup that
                 // was once cgroup.kill'ed SIGKILLs children later cloned into it with
                 // CLONE_INTO_CGROUP (seen on 6.18).
-                do { try cgroup.remove() } catch { logger.error("cannot remove the cgroup: \(error)") }
+                retireCgroup()
             } else {
                 logger.error("processes are still in the cgroup 10 s after SIGKILL", metadata: ["cgroup": "\(cgroup.trackingDirectory)"])
             }
@@ -255,11 +276,7 @@ final class ServiceRunner: Sendable {
                 shared.process = nil
             }
         case .removeCgroup:
-            do {
-                try cgroup.remove()
-            } catch {
-                logger.error("cannot remove the cgroup: \(error)")
-            }
+            retireCgroup()
         case .startTimer(let token, let delay):
             let task = Task {
                 try? await Task.sleep(for: delay)
@@ -274,6 +291,23 @@ final class ServiceRunner: Sendable {
             }
         }
         return nil
+    }
+
+    /// Keeps the ended run's counters, then removes its (empty) cgroup. Nothing to do when the cgroup is
+    /// gone already (killCgroup retired it before the machine asked for its removal).
+    private func retireCgroup() {
+        guard CgroupFile.exists(cgroup.trackingDirectory) else { return }
+        let final = CgroupReader(cgroup: cgroup, budget: DescriptorBudget(descriptors: 0)).sample()?.counters ?? .none
+        if let kills = final.oomKills, kills > 0 {
+            // The main process's exit only says SIGKILL; this is the one place that knows why.
+            logger.warning("the kernel's OOM killer killed \(kills) process(es) of this run")
+        }
+        update { shared in
+            shared.snapshot.endedRunsCounters = shared.snapshot.endedRunsCounters + final
+            shared.snapshot.cgroupEpoch += 1
+            shared.snapshot.cgroupRetired = true
+        }
+        do { try cgroup.remove() } catch { logger.error("cannot remove the cgroup: \(error)") }
     }
 
     /// While the service runs: sample anon (+ swap, + shmem if configured) of the whole cgroup and

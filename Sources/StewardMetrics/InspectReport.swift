@@ -19,7 +19,8 @@ public enum InspectReport {
         var lines: [String] = []
 
         if let up = value("steward_service_up") {
-            var status = "\(service): " + (up == 1 ? "up" : "not up")
+            let phase = ServiceState.Phase.allCases.first { value("steward_service_state", ["state": $0.rawValue]) == 1 }
+            var status = "\(service): " + (phase?.rawValue ?? (up == 1 ? "up" : "not up"))
             if let start = value("steward_service_start_time_seconds") {
                 status += ", " + (up == 1 ? "started " : "last started ") + duration(now - start) + " ago"
             }
@@ -67,19 +68,23 @@ public enum InspectReport {
             lines += ["", "No memory figures: the service has no cgroup right now (not running)."]
         }
 
+        let supervised = value("steward_service_up") != nil
+        if let pids = value("steward_service_pids") { lines += ["", "Tasks now: \(Int(pids))"] }
         var other: [String] = []
         if let user = value("steward_service_cpu_seconds_total", ["mode": "user"]),
            let system = value("steward_service_cpu_seconds_total", ["mode": "system"]) {
             other.append("CPU user \(seconds(user)), system \(seconds(system))")
         }
-        if let pids = value("steward_service_pids") { other.append("tasks \(Int(pids))") }
         if let kills = value("steward_service_oom_kills_total") { other.append("OOM kills \(Int(kills))") }
         if let some = value("steward_service_memory_pressure_seconds_total", ["kind": "some"]) {
             var pressure = "memory pressure some \(seconds(some))"
             if let full = value("steward_service_memory_pressure_seconds_total", ["kind": "full"]) { pressure += ", full \(seconds(full))" }
             other.append(pressure)
         }
-        if !other.isEmpty { lines += ["", "This run: " + other.joined(separator: "; ")] }
+        if !other.isEmpty {
+            // Steward sums every run's counters; a cgroup read directly only knows its own run.
+            lines += ["", (supervised ? "Over all runs since Steward started: " : "Since the cgroup was made: ") + other.joined(separator: "; ")]
+        }
 
         if !errors.isEmpty {
             lines += ["", "Could not read (left out above):"] + errors.map { "  " + $0 }

@@ -27,7 +27,16 @@ public final class MetricsCollector: Sendable {
     public func collect() -> [MetricFamily] {
         let started = ContinuousClock.now
         let configurations = configurationsByName()
-        let readings = supervisor.snapshots.map { reading($0, configurations[$0.name]) }
+        // Snapshots before and after the reads tell whether a run's cgroup came or went meanwhile.
+        let before = supervisor.snapshots
+        let samples = before.map(sample)
+        let after = Dictionary(supervisor.snapshots.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let readings = zip(before, samples).map { earlier, sample in
+            ServiceReading(
+                snapshot: after[earlier.name] ?? earlier, readAfter: earlier,
+                configuration: configurations[earlier.name], cgroup: sample
+            )
+        }
         let elapsed = ContinuousClock.now - started
         let errors = readings.reduce(0) { $0 + ($1.cgroup?.errors.count ?? 0) }
         let scrape = [
@@ -47,7 +56,13 @@ public final class MetricsCollector: Sendable {
 
     /// One service's families; nil for a name Steward does not supervise.
     public func collect(service name: String) -> [MetricFamily]? {
-        supervisor.snapshot(of: name).map { ServiceMetrics.families([reading($0, configurationsByName()[name])]) }
+        guard let earlier = supervisor.snapshot(of: name) else { return nil }
+        let sample = sample(earlier)
+        let reading = ServiceReading(
+            snapshot: supervisor.snapshot(of: name) ?? earlier, readAfter: earlier,
+            configuration: configurationsByName()[name], cgroup: sample
+        )
+        return ServiceMetrics.families([reading])
     }
 
     /// Read once per scrape: the configuration changes only with a reload.
@@ -55,7 +70,7 @@ public final class MetricsCollector: Sendable {
         Dictionary(supervisor.configuration.services.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
-    private func reading(_ snapshot: ServiceSnapshot, _ configuration: ServiceConfiguration?) -> ServiceReading {
+    private func sample(_ snapshot: ServiceSnapshot) -> CgroupSample? {
         let reader = readers.withLock { readers in
             if let reader = readers[snapshot.name] { return reader }
             let reader = CgroupReader(cgroup: snapshot.cgroup, budget: budget)
@@ -66,6 +81,6 @@ public final class MetricsCollector: Sendable {
         for error in sample?.errors ?? [] {
             logger.debug("cannot read a cgroup file: \(error)", metadata: ["service": "\(snapshot.name)"])
         }
-        return ServiceReading(snapshot: snapshot, configuration: configuration, cgroup: sample)
+        return sample
     }
 }

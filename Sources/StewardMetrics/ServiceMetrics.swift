@@ -13,15 +13,19 @@ public struct ServiceReading: Sendable {
     public var anonLimitBytes: UInt64?
     /// Nil while the service has no cgroup: before its first start, between runs, after it ended.
     public var cgroup: CgroupSample?
+    /// CPU, OOM kills and memory pressure since Steward started (of the cgroup alone for inspect --cgroup).
+    public var counters: CgroupCounters
 
     public struct Supervision: Sendable {
+        public var state: ServiceState.Phase
         public var isUp: Bool
         public var startTimeSeconds: Double?
         public var restarts: [RestartReason: Int]
         /// When the memory guard last restarted the service (Unix time).
         public var anonLimitLastTriggerSeconds: Double?
 
-        public init(isUp: Bool, startTimeSeconds: Double?, restarts: [RestartReason: Int], anonLimitLastTriggerSeconds: Double? = nil) {
+        public init(state: ServiceState.Phase, isUp: Bool, startTimeSeconds: Double?, restarts: [RestartReason: Int], anonLimitLastTriggerSeconds: Double? = nil) {
+            self.state = state
             self.isUp = isUp
             self.startTimeSeconds = startTimeSeconds
             self.restarts = restarts
@@ -29,22 +33,26 @@ public struct ServiceReading: Sendable {
         }
     }
 
-    public init(name: String, supervision: Supervision?, anonLimitBytes: UInt64?, cgroup: CgroupSample?) {
+    /// `counters` defaults to the cgroup's own.
+    public init(name: String, supervision: Supervision?, anonLimitBytes: UInt64?, cgroup: CgroupSample?, counters: CgroupCounters? = nil) {
         self.name = name
         self.supervision = supervision
         self.anonLimitBytes = anonLimitBytes
         self.cgroup = cgroup
+        self.counters = counters ?? cgroup?.counters ?? .none
     }
 
-    public init(snapshot: ServiceSnapshot, configuration: ServiceConfiguration?, cgroup: CgroupSample?) {
+    /// `cgroup` was read after `earlier` was taken and before `snapshot` was.
+    public init(snapshot: ServiceSnapshot, readAfter earlier: ServiceSnapshot, configuration: ServiceConfiguration?, cgroup: CgroupSample?) {
         self.init(
             name: snapshot.name,
             supervision: Supervision(
-                isUp: snapshot.isUp, startTimeSeconds: snapshot.startTimeSeconds, restarts: snapshot.restarts,
-                anonLimitLastTriggerSeconds: snapshot.anonLimitLastTriggerSeconds
+                state: snapshot.state.phase, isUp: snapshot.isUp, startTimeSeconds: snapshot.startTimeSeconds,
+                restarts: snapshot.restarts, anonLimitLastTriggerSeconds: snapshot.anonLimitLastTriggerSeconds
             ),
             anonLimitBytes: configuration?.memory.anonLimitBytes,
-            cgroup: cgroup
+            cgroup: cgroup,
+            counters: snapshot.cumulativeCounters(adding: cgroup?.counters ?? .none, readAfter: earlier)
         )
     }
 }
@@ -67,7 +75,25 @@ public enum ServiceMetrics {
         }
     }
 
+    /// For HELP, like `meaning(_:)` for restart reasons.
+    static func meaning(_ phase: ServiceState.Phase) -> String {
+        switch phase {
+        case .idle: "stopped on purpose, or never started"
+        case .starting: "being spawned, or waiting for READY=1"
+        case .running: "main process up"
+        case .stopping: "stop signal sent, waiting for the cgroup to empty"
+        case .backoff: "waiting out the restart delay"
+        case .exited: "ended successfully, not restarted by its policy"
+        case .failed: "gave up: start limit reached, or a failure its policy does not restart"
+        }
+    }
+
     public static func families(_ readings: [ServiceReading]) -> [MetricFamily] {
+        var state = MetricFamily(
+            "steward_service_state", .gauge,
+            help: "1 for the state the service is in, 0 for the others: "
+                + ServiceState.Phase.allCases.map { "\($0.rawValue) (\(meaning($0)))" }.joined(separator: ", ") + "."
+        )
         var up = MetricFamily(
             "steward_service_up", .gauge,
             help: "1 while the service's main process runs (and is ready); 0 while it is starting, stopping, waiting to restart, ended or never started."
@@ -94,7 +120,7 @@ public enum ServiceMetrics {
         }
         var cpu = MetricFamily(
             "steward_service_cpu_seconds_total", .counter,
-            help: "CPU time of all processes in the service's cgroup, by mode, since the current run began (each run gets a new cgroup). v2 cpu.stat user_usec/system_usec, v1 cpuacct.stat."
+            help: "CPU time of all processes of the service, by mode, summed over all its runs since Steward started. v2 cpu.stat user_usec/system_usec, v1 cpuacct.stat."
         )
         var pids = MetricFamily(
             "steward_service_pids", .gauge,
@@ -102,16 +128,19 @@ public enum ServiceMetrics {
         )
         var oomKills = MetricFamily(
             "steward_service_oom_kills_total", .counter,
-            help: "Processes the kernel OOM killer killed in the service's cgroup during the current run: oom_kill of v2 memory.events or v1 memory.oom_control."
+            help: "Processes of the service the kernel OOM killer killed, over all its runs since Steward started (the main process included: a run's count is kept when its cgroup is removed). oom_kill of v2 memory.events or v1 memory.oom_control."
         )
         var pressure = MetricFamily(
             "steward_service_memory_pressure_seconds_total", .counter,
-            help: "Time at least one (kind=some) or all (kind=full) of the service's tasks stalled waiting for memory during the current run: PSI memory.pressure total."
+            help: "Time at least one (kind=some) or all (kind=full) of the service's tasks stalled waiting for memory, over all its runs since Steward started: PSI memory.pressure total."
         )
 
         for reading in readings {
             let service = Label("service", reading.name)
             if let supervision = reading.supervision {
+                for phase in ServiceState.Phase.allCases {
+                    state.add(phase == supervision.state ? 1 : 0, [service, Label("state", phase.rawValue)])
+                }
                 up.add(supervision.isUp ? 1 : 0, [service])
                 if let seconds = supervision.startTimeSeconds { startTime.add(seconds, [service]) }
                 for reason in RestartReason.allCases {
@@ -120,21 +149,20 @@ public enum ServiceMetrics {
             }
             if let limit = reading.anonLimitBytes { anonLimit.add(Double(limit), [service]) }
             if let seconds = reading.supervision?.anonLimitLastTriggerSeconds { lastTrigger.add(seconds, [service]) }
+            let counters = reading.counters
+            if let user = counters.cpuUserSeconds { cpu.add(user, [service, Label("mode", "user")]) }
+            if let system = counters.cpuSystemSeconds { cpu.add(system, [service, Label("mode", "system")]) }
+            if let kills = counters.oomKills { oomKills.add(Double(kills), [service]) }
+            if let some = counters.memoryPressureSomeSeconds { pressure.add(some, [service, Label("kind", "some")]) }
+            if let full = counters.memoryPressureFullSeconds { pressure.add(full, [service, Label("kind", "full")]) }
             guard let sample = reading.cgroup else { continue }
             if let classes = sample.memory {
                 for (index, field) in MemoryClasses.Field.allCases.enumerated() {
                     if let value = classes[field] { memory[index].add(Double(value), [service]) }
                 }
             }
-            if let user = sample.cpu?.userSeconds { cpu.add(user, [service, Label("mode", "user")]) }
-            if let system = sample.cpu?.systemSeconds { cpu.add(system, [service, Label("mode", "system")]) }
             if let count = sample.pids { pids.add(Double(count), [service]) }
-            if let kills = sample.oomKills { oomKills.add(Double(kills), [service]) }
-            if let psi = sample.memoryPressure {
-                pressure.add(psi.some.totalSeconds, [service, Label("kind", "some")])
-                if let full = psi.full { pressure.add(full.totalSeconds, [service, Label("kind", "full")]) }
-            }
         }
-        return [up, startTime, restarts, anonLimit, lastTrigger] + memory + [cpu, pids, oomKills, pressure]
+        return [state, up, startTime, restarts, anonLimit, lastTrigger] + memory + [cpu, pids, oomKills, pressure]
     }
 }

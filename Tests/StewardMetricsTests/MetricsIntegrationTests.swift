@@ -104,8 +104,15 @@ struct MetricsIntegrationTests {
                 let label = ["service": service]
                 #expect(values.value("steward_service_up", label) == 0, "\(service)")
                 #expect(values.value("steward_service_memory_anon_bytes", label) == nil, "\(service) has no cgroup")
-                #expect(values.value("steward_service_cpu_seconds_total", label.merging(["mode": "user"]) { $1 }) == nil)
                 #expect(values.value("steward_service_pids", label) == nil)
+            }
+            // Counters outlive the cgroup of the run that counted them; a service that never ran has none.
+            #expect(values.value("steward_service_cpu_seconds_total", ["service": "crashy", "mode": "user"]) != nil)
+            #expect(values.value("steward_service_oom_kills_total", ["service": "done"]) == 0)
+            #expect(values.value("steward_service_cpu_seconds_total", ["service": "idle", "mode": "user"]) == nil)
+            for (service, state) in [("crashy", "backoff"), ("done", "exited"), ("idle", "idle")] {
+                #expect(values.value("steward_service_state", ["service": service, "state": state]) == 1, "\(service) is \(state)")
+                #expect(values.value("steward_service_state", ["service": service, "state": "running"]) == 0)
             }
             #expect(values.value("steward_service_restarts_total", ["service": "crashy", "reason": "exit"]) == 1)
             #expect(values.value("steward_service_restarts_total", ["service": "done", "reason": "exit"]) == 0)
@@ -113,6 +120,61 @@ struct MetricsIntegrationTests {
             #expect(values.value("steward_service_start_time_seconds", ["service": "crashy"]) != nil)
             #expect(values.value("steward_service_start_time_seconds", ["service": "idle"]) == nil, "never started")
             #expect(values.value("steward_scrape_errors") == 0)
+        }
+    }
+
+    @Test("an OOM kill of the main process stays counted after its run's cgroup is removed")
+    func oomKillOutlivesTheRun() async throws {
+        // No swap on the test hosts, so 256 MiB against a 32 MiB hard limit is an OOM kill.
+        var hog = service("hog", "exec perl -e '$n = 256 << 20; $x = \"a\" x $n; sleep 1000'", restart: .always,
+                          backoff: BackoffPolicy(initialDelay: .seconds(300), maximumDelay: .seconds(300), resetAfter: .seconds(10), startLimit: 0))
+        hog.memory.maxBytes = 32 << 20
+        try await withSupervisor([hog]) { supervisor, _ in
+            _ = try await withDeadline("the OOM-killed hog to wait for its restart") {
+                await supervisor.waitUntil("hog") { if case .backoff = $0.state { true } else { false } }
+            }
+            let values = Self.scrape(MetricsCollector(supervisor: supervisor))
+            let label = ["service": "hog"]
+            #expect(values.value("steward_service_memory_anon_bytes", label) == nil, "the run's cgroup is gone")
+            #expect(values.value("steward_service_oom_kills_total", label) == 1)
+            #expect(values.value("steward_service_restarts_total", ["service": "hog", "reason": "signal"]) == 1)
+            #expect(values.value("steward_service_state", ["service": "hog", "state": "backoff"]) == 1)
+        }
+    }
+
+    @Test("CPU time adds up over restarts and never goes backwards while runs come and go under the scrapes")
+    func countersAcrossRestarts() async throws {
+        // Each run burns 50 ms of CPU and exits; the next starts 10 ms later.
+        let burner = service("burner", "exec python3 -c 'import time\nwhile time.process_time() < 0.05: pass'", restart: .always,
+                             backoff: BackoffPolicy(initialDelay: .milliseconds(10), maximumDelay: .milliseconds(10), resetAfter: .seconds(10), startLimit: 0))
+        try await withSupervisor([burner]) { supervisor, _ in
+            let collector = MetricsCollector(supervisor: supervisor)
+            let restarts = Flag()
+            let waiter = Task {
+                _ = await supervisor.waitUntil("burner") { $0.restarts[.exit, default: 0] >= 8 }
+                restarts.set()
+            }
+            defer { waiter.cancel() }
+            @Sendable func cpuSeconds() -> Double {
+                let values = Self.scrape(collector)
+                return ["user", "system"].reduce(0) { $0 + (values.value("steward_service_cpu_seconds_total", ["service": "burner", "mode": $1]) ?? 0) }
+            }
+            let (scrapes, backwards) = try await withDeadline("8 restarts") {
+                var previous = 0.0
+                var scrapes = 0
+                var backwards: [String] = []
+                while !restarts.isSet {
+                    let total = cpuSeconds()
+                    if total < previous { backwards.append("scrape \(scrapes): \(total) s after \(previous) s") }
+                    previous = total
+                    scrapes += 1
+                    await Task.yield()
+                }
+                return (scrapes, backwards)
+            }
+            #expect(backwards.isEmpty, "\(backwards)")
+            let total = cpuSeconds()
+            #expect(total >= 8 * 0.05, "8 ended runs of 50 ms CPU each: \(total) s over \(scrapes) scrapes")
         }
     }
 

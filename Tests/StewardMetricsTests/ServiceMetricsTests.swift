@@ -49,11 +49,13 @@ enum FixtureReadings {
             oomKills: 0,
             errors: [CgroupParseError(file: "cpu.stat", line: 1, message: "expected 'key value', got 'garbage'")]
         )
-        let up = ServiceReading.Supervision(isUp: true, startTimeSeconds: 1_700_000_000.25, restarts: [.exit: 2, .anonMemory: 1])
+        let up = ServiceReading.Supervision(state: .running, isUp: true, startTimeSeconds: 1_700_000_000.25, restarts: [.exit: 2, .anonMemory: 1])
         return [
             ServiceReading(name: "api", supervision: up, anonLimitBytes: 64 << 20, cgroup: try hybrid()),
-            ServiceReading(name: "batch", supervision: .init(isUp: false, startTimeSeconds: 1_700_000_100, restarts: [.exit: 1]),
-                           anonLimitBytes: nil, cgroup: nil),
+            // Between runs: no cgroup, but the ended runs' counters (its first run was OOM-killed).
+            ServiceReading(name: "batch", supervision: .init(state: .backoff, isUp: false, startTimeSeconds: 1_700_000_100, restarts: [.signal: 1]),
+                           anonLimitBytes: nil, cgroup: nil,
+                           counters: CgroupCounters(cpuUserSeconds: 1.5, cpuSystemSeconds: 0.25, oomKills: 1)),
             ServiceReading(name: "partial", supervision: up, anonLimitBytes: nil, cgroup: partial),
             ServiceReading(name: "web", supervision: up, anonLimitBytes: nil, cgroup: try v2()),
         ]
@@ -101,7 +103,7 @@ struct ServiceMetricsTests {
             #expect(values.value(ServiceMetrics.memoryName(field), ["service": "batch"]) == nil, "batch has no cgroup")
         }
         #expect(values.value("steward_service_up", ["service": "batch"]) == 0)
-        #expect(values.value("steward_service_restarts_total", ["service": "batch", "reason": "exit"]) == 1)
+        #expect(values.value("steward_service_restarts_total", ["service": "batch", "reason": "signal"]) == 1)
         #expect(values.value("steward_service_start_time_seconds", ["service": "batch"]) == 1_700_000_100)
         for name in ["steward_service_memory_swap_bytes", "steward_service_memory_kernel_bytes", "steward_service_pids", "steward_service_anon_limit_bytes"] {
             #expect(values.value(name, ["service": "partial"]) == nil, "\(name)")

@@ -1,0 +1,54 @@
+/// The monotonic counters of a cgroup: what a service has consumed or suffered, as opposed to what it
+/// holds now. A run's cgroup is removed when the run ends, so the engine adds each run's final
+/// counters up and the metrics add the live run's on top: counters then stay cumulative across restarts.
+///
+/// nil means this host does not report the value (no PSI, no `oom_kill` key), never 0.
+public struct CgroupCounters: Sendable, Equatable {
+    public var cpuUserSeconds: Double?
+    public var cpuSystemSeconds: Double?
+    public var oomKills: UInt64?
+    public var memoryPressureSomeSeconds: Double?
+    public var memoryPressureFullSeconds: Double?
+
+    public init(
+        cpuUserSeconds: Double? = nil, cpuSystemSeconds: Double? = nil, oomKills: UInt64? = nil,
+        memoryPressureSomeSeconds: Double? = nil, memoryPressureFullSeconds: Double? = nil
+    ) {
+        self.cpuUserSeconds = cpuUserSeconds
+        self.cpuSystemSeconds = cpuSystemSeconds
+        self.oomKills = oomKills
+        self.memoryPressureSomeSeconds = memoryPressureSomeSeconds
+        self.memoryPressureFullSeconds = memoryPressureFullSeconds
+    }
+
+    /// Nothing counted yet: every value absent.
+    public static let none = CgroupCounters()
+
+    /// Sums field by field; a value absent on one side keeps the other side's.
+    public static func + (lhs: CgroupCounters, rhs: CgroupCounters) -> CgroupCounters {
+        func sum<T: AdditiveArithmetic>(_ a: T?, _ b: T?) -> T? {
+            guard let a else { return b }
+            guard let b else { return a }
+            return a + b
+        }
+        return CgroupCounters(
+            cpuUserSeconds: sum(lhs.cpuUserSeconds, rhs.cpuUserSeconds),
+            cpuSystemSeconds: sum(lhs.cpuSystemSeconds, rhs.cpuSystemSeconds),
+            oomKills: sum(lhs.oomKills, rhs.oomKills),
+            memoryPressureSomeSeconds: sum(lhs.memoryPressureSomeSeconds, rhs.memoryPressureSomeSeconds),
+            memoryPressureFullSeconds: sum(lhs.memoryPressureFullSeconds, rhs.memoryPressureFullSeconds)
+        )
+    }
+}
+
+extension CgroupSample {
+    public var counters: CgroupCounters {
+        CgroupCounters(
+            cpuUserSeconds: cpu?.userSeconds,
+            cpuSystemSeconds: cpu?.systemSeconds,
+            oomKills: oomKills,
+            memoryPressureSomeSeconds: memoryPressure?.some.totalSeconds,
+            memoryPressureFullSeconds: memoryPressure?.full?.totalSeconds
+        )
+    }
+}
