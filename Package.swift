@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // Tests only: the parser's answers are compared with toml++'s (through TOMLKit).
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
@@ -23,8 +24,11 @@ let package = Package(
         .target(name: "CStewardSpawn"),
         // Pure parsers and the memory-class policy: never touches the filesystem.
         .target(name: "CgroupStats"),
+        // TOML 1.0 → values that remember the line of every key. Standard library only: TOMLKit
+        // imports Foundation (11 MiB of resident ICU and Foundation) and has no positions for values.
+        .target(name: "StewardTOML"),
         // TOML config → validated value types, errors naming file, line and key.
-        .target(name: "StewardConfig", dependencies: ["StewardCore", .product(name: "TOMLKit", package: "TOMLKit")]),
+        .target(name: "StewardConfig", dependencies: ["StewardCore", "StewardTOML"]),
         // I/O on cgroup trees: layout detection, create/remove, kill until empty, read stats.
         .target(
             name: "CgroupFS",
@@ -82,6 +86,7 @@ let package = Package(
             path: "Tests/StewardTestSupport"
         ),
         .testTarget(name: "CgroupStatsTests", dependencies: ["CgroupStats", "StewardTestSupport"]),
+        .testTarget(name: "StewardTOMLTests", dependencies: ["StewardTOML", .product(name: "TOMLKit", package: "TOMLKit")]),
         .testTarget(name: "StewardConfigTests", dependencies: ["StewardConfig"]),
         .testTarget(name: "StewardCoreTests", dependencies: ["StewardCore"]),
         .testTarget(name: "CgroupFSTests", dependencies: ["CgroupFS", "CgroupStats", "StewardTestSupport"]),
@@ -91,7 +96,9 @@ let package = Package(
             dependencies: [
                 "StewardMetrics", "StewardServer", "StewardEngine", "CgroupFS", "CgroupStats", "StewardTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            // Expected outputs, read through #filePath.
+            exclude: ["Golden"]
         ),
     ]
 )

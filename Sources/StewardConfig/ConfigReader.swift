@@ -6,7 +6,7 @@ import Musl
 import Darwin
 #endif
 import StewardCore
-import TOMLKit
+import StewardTOML
 
 extension StewardConfiguration {
     /// Reads and parses the config file at `path`; errors name `path` as given.
@@ -18,15 +18,12 @@ extension StewardConfiguration {
     public static func parse(_ text: String, file: String) throws(ConfigError) -> StewardConfiguration {
         let root: TOMLTable
         do {
-            root = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            let position = error.source.begin
-            let message = "invalid TOML (column \(position.column)): \(error.description)"
-            throw ConfigError(file: file, line: position.line, message: message)
+            root = try TOMLTable(parsing: text)
         } catch {
-            throw ConfigError(file: file, message: "invalid TOML: \(error)")
+            let message = "invalid TOML (column \(error.position.column)): \(error.message)"
+            throw ConfigError(file: file, line: error.position.line, message: message)
         }
-        let document = TableReader(table: root, path: [], file: file, lines: KeyLines(text))
+        let document = TableReader(table: root, path: [], file: file)
         let configuration = try StewardConfiguration(document)
         if let issue = configuration.validate().first { throw document.error(issue.key, issue.message) }
         return configuration
@@ -131,12 +128,24 @@ private struct TableReader {
     let table: TOMLTable
     let path: [String]
     let file: String
-    let lines: KeyLines
 
+    /// `key` is relative to this table; its line is where it is written, else where its nearest
+    /// written ancestor is (a missing key is reported at its table).
     func error(_ key: [String], _ message: String) -> ConfigError {
         let path = self.path + key
-        let key = path.isEmpty ? nil : ConfigError.dottedKey(path)
-        return ConfigError(file: file, line: lines.line(of: path), key: key, message: message)
+        return ConfigError(file: file, line: line(of: key), key: path.isEmpty ? nil : ConfigError.dottedKey(path), message: message)
+    }
+
+    private func line(of key: [String]) -> Int? {
+        var table = self.table
+        var line = table.position?.line
+        for segment in key {
+            guard let position = table.position(of: segment) else { break }
+            line = position.line
+            guard let next = table[segment]?.table else { break }
+            table = next
+        }
+        return line
     }
 
     /// Rejects any key not in `allowed`, suggesting the allowed key a typo most likely meant.
@@ -159,22 +168,22 @@ private struct TableReader {
 
     func table(_ key: String) throws(ConfigError) -> TableReader? {
         try value(key, "a table") { $0.table }.map {
-            TableReader(table: $0, path: path + [key], file: file, lines: lines)
+            TableReader(table: $0, path: path + [key], file: file)
         }
     }
 
     func bool(_ key: String) throws(ConfigError) -> Bool? {
-        try value(key, "true or false") { $0.bool }
+        try value(key, "true or false") { $0.boolean }
     }
 
     func int(_ key: String) throws(ConfigError) -> Int? {
-        try value(key, "an integer") { $0.int }
+        try value(key, "an integer") { $0.integer.map { Int($0) } }
     }
 
     /// A string, or with `integers` also an integer taken as its decimal text (uids, signals, sizes).
     func text(_ key: String, integers: Bool = false) throws(ConfigError) -> String? {
         if integers {
-            return try value(key, "a string or an integer") { $0.string ?? $0.int.map { String($0) } }
+            return try value(key, "a string or an integer") { $0.string ?? $0.integer.map { String($0) } }
         }
         return try value(key, "a string") { $0.string }
     }
@@ -184,7 +193,7 @@ private struct TableReader {
         var strings: [String] = []
         for (index, element) in array.enumerated() {
             guard let string = element.string else {
-                throw error([key], "expected an array of strings, element \(index + 1) is \(element.type)")
+                throw error([key], "expected an array of strings, element \(index + 1) is \(element.typeName)")
             }
             strings.append(string)
         }
@@ -220,7 +229,7 @@ private struct TableReader {
     func duration(_ key: String) throws(ConfigError) -> Duration? {
         // Never guess the unit of a bare number; say how to write it instead.
         let raw = table[key]
-        let bare = raw?.int.map { String($0) } ?? raw?.string
+        let bare = raw?.integer.map { String($0) } ?? raw?.string
         if let bare, !bare.isEmpty, bare.allSatisfy(\.isDigit) {
             let example = "write \"\(bare)s\" or \"\(bare)ms\" (units: us, ms, s, m, h)"
             throw error([key], "duration \(bare) needs a unit: \(example)")
@@ -235,10 +244,10 @@ private struct TableReader {
 
     /// The value at `key` converted by `convert`; a value `convert` rejects has the wrong type.
     private func value<T>(
-        _ key: String, _ expected: String, _ convert: (any TOMLValueConvertible) -> T?
+        _ key: String, _ expected: String, _ convert: (TOMLValue) -> T?
     ) throws(ConfigError) -> T? {
         guard let raw = table[key] else { return nil }
-        guard let value = convert(raw) else { throw error([key], "expected \(expected), found \(raw.type)") }
+        guard let value = convert(raw) else { throw error([key], "expected \(expected), found \(raw.typeName)") }
         return value
     }
 }

@@ -245,17 +245,18 @@ struct Inspect: AsyncParsableCommand {
         do {
             answer = try MetricsClient.get(host: host, port: base.port ?? 80, path: "/services/\(service)/metrics")
         } catch {
-            throw InspectFailure(description: "cannot ask Steward at \(url): \(error) (--cgroup reads a cgroup without it)")
+            throw CommandFailure(description: "cannot ask Steward at \(url): \(error) (--cgroup reads a cgroup without it)")
         }
         guard answer.status == 200 else {
-            throw InspectFailure(description: "\(url): \(answer.status) \(answer.body.trimmingCharacters(in: .whitespacesAndNewlines))")
+            throw CommandFailure(description: "\(url): \(answer.status) \(answer.body.split(whereSeparator: \.isNewline).joined(separator: " "))")
         }
         print(InspectReport.render(service: service, values: try MetricValues(parsingText: answer.body), now: now), terminator: "")
     }
 }
 
-/// Printed as "Error: …" without the usage text: the command line was fine.
-struct InspectFailure: Error, CustomStringConvertible {
+/// Printed as "Error: …" without the usage text: the command line was fine, the file or the
+/// running Steward was not.
+struct CommandFailure: Error, CustomStringConvertible {
     var description: String
 }
 
@@ -263,6 +264,6 @@ func loadConfiguration(_ path: String) throws -> StewardConfiguration {
     do {
         return try StewardConfiguration.load(contentsOf: path)
     } catch {
-        throw ValidationError(error.description)
+        throw CommandFailure(description: error.description)
     }
 }

@@ -168,6 +168,7 @@ struct CLITests {
             #expect(status != .exited(0))
             let message = try await withDeadline("the error") { await steward.output.waitForLine { $0.text.contains("stop_timeout") } }
             #expect(message.text.contains("\(bad):3: services.a.stop_timeout"), "\(message.text)")
+            #expect(!steward.output.lines.contains { $0.text.hasPrefix("Usage:") }, "the command line was fine: no usage text")
         }
     }
 
