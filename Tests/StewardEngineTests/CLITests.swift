@@ -68,6 +68,23 @@ struct CLITests {
         }
     }
 
+    @Test("the binary links FoundationEssentials only, not full Foundation and ICU (about 11 MiB more resident memory)")
+    func noFullFoundation() throws {
+        let ldd = Process()
+        ldd.executableURL = URL(fileURLWithPath: "/usr/bin/ldd")
+        ldd.arguments = [Self.binary]
+        let pipe = Pipe()
+        ldd.standardOutput = pipe
+        try ldd.run()
+        let libraries = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        ldd.waitUntilExit()
+        #expect(ldd.terminationStatus == 0)
+        #expect(libraries.contains("libswiftCore"), "\(libraries)")
+        for library in ["libFoundation.so", "libFoundationInternationalization.so", "lib_FoundationICU.so"] {
+            #expect(!libraries.contains(library), "steward needs \(library): some target imports Foundation")
+        }
+    }
+
     func withSteward(_ arguments: [String], environment: [String: String] = [:], _ body: (StewardProcess) async throws -> Void) async throws {
         let tree = try CgroupTree(layout: HostLayout.current(), root: "steward-test-\(UInt32.random(in: 0 ... .max))")
         defer { tree.tearDown() }
