@@ -108,6 +108,22 @@ struct ByteScanner {
 
     // MARK: Describing what was found
 
+    /// The bytes of `range` as text.
+    func text(_ range: Range<Int>) -> String { String(decoding: bytes[range], as: UTF8.self) }
+
+    /// The end of the unquoted word at `start`, as far as it could be a key, a number or a boolean.
+    func endOfWord(from start: Int) -> Int {
+        var end = start
+        while end < bytes.count, bytes[end].isBareKeyCharacter || bytes[end] == .plus || bytes[end] == .dot { end += 1 }
+        return end
+    }
+
+    /// What a value-less word most likely is: text without its quotes (`restart = always`).
+    func unquotedText(_ word: Range<Int>) -> String {
+        let found = "\"" + text(word) + "\""
+        return bytes[word].contains(where: \.isASCIILetter) ? found + " (text must be quoted)" : found
+    }
+
     /// The character at the cursor, for messages like `found "x"`.
     var describeCurrent: String { describe(at: index) }
 
@@ -156,6 +172,8 @@ extension UInt8 {
     }
 
     var isDecimalDigit: Bool { self >= UInt8(ascii: "0") && self <= UInt8(ascii: "9") }
+
+    var isASCIILetter: Bool { (self | 0x20) >= UInt8(ascii: "a") && (self | 0x20) <= UInt8(ascii: "z") }
 
     /// A-Z a-z 0-9 _ -
     var isBareKeyCharacter: Bool {

@@ -110,6 +110,10 @@ struct DocumentParser {
         default:
             if scanner.consume(word: "true") { return .boolean(true) }
             if scanner.consume(word: "false") { return .boolean(false) }
+            let word = scanner.index..<scanner.endOfWord(from: scanner.index)
+            if scanner.bytes[word].contains(where: \.isASCIILetter) {
+                throw scanner.error("expected a value, found \(scanner.unquotedText(word))")
+            }
             throw scanner.error("expected a value, found \(scanner.describeCurrent)")
         }
     }

@@ -13,8 +13,8 @@ extension ByteScanner {
     /// at the offending character. Digits are converted only after the grammar is known good.
     private mutating func lexNumber() throws(TOMLSyntaxError) -> TOMLValue {
         let start = index
-        while let byte = current, byte.isBareKeyCharacter || byte == .plus || byte == .dot { index += 1 }
-        let end = index
+        let end = endOfWord(from: start)
+        index = end
 
         var cursor = start
         let isNegative = bytes[cursor] == .minus
@@ -23,8 +23,7 @@ extension ByteScanner {
         if unsigned.elementsEqual("inf".utf8) { return .float(isNegative ? -.infinity : .infinity) }
         if unsigned.elementsEqual("nan".utf8) { return .float(isNegative ? -.nan : .nan) }
         guard cursor < end, bytes[cursor].isDecimalDigit else {
-            let token = String(decoding: bytes[start..<end], as: UTF8.self)
-            throw error("expected a value, found \"\(token)\"", at: mark(at: start))
+            throw error("expected a value, found \(unquotedText(start..<end))", at: mark(at: start))
         }
 
         if end - cursor >= 2, bytes[cursor] == UInt8(ascii: "0"), let radix = Self.radix(prefix: bytes[cursor + 1]) {
@@ -33,7 +32,7 @@ extension ByteScanner {
             }
             var digits: [UInt8] = []
             cursor = try scanDigits(from: cursor + 2, to: end, radix: radix, into: &digits)
-            try expectEndOfNumber(at: cursor, end: end)
+            try expectEndOfNumber(at: cursor, token: start..<end)
             return .integer(try integer(from: digits, radix: radix, isNegative: false, start: start))
         }
 
@@ -58,7 +57,7 @@ extension ByteScanner {
             }
             cursor = try scanDigits(from: cursor, to: end, radix: 10, into: &digits)
         }
-        try expectEndOfNumber(at: cursor, end: end)
+        try expectEndOfNumber(at: cursor, token: start..<end)
         // Only the integer part is barred from leading zeros; the fraction and exponent may have them.
         if bytes[integerPartStart] == UInt8(ascii: "0") && integerPartLength > 1 {
             let kind = isFloat ? "float" : "decimal integer"
@@ -110,9 +109,11 @@ extension ByteScanner {
         return cursor
     }
 
-    private func expectEndOfNumber(at cursor: Int, end: Int) throws(TOMLSyntaxError) {
-        guard cursor == end else {
-            throw error("invalid character \(describe(at: cursor)) in a number", at: mark(at: cursor))
+    private func expectEndOfNumber(at cursor: Int, token: Range<Int>) throws(TOMLSyntaxError) {
+        guard cursor == token.upperBound else {
+            // `10s`, `1GiB`: most likely text meant as a string.
+            let hasLetter = bytes[token].contains(where: \.isASCIILetter)
+            throw error("invalid character \(describe(at: cursor)) in a number\(hasLetter ? " (text must be quoted: \"\(text(token))\")" : "")", at: mark(at: cursor))
         }
     }
 

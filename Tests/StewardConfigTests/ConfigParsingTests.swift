@@ -177,6 +177,8 @@ private func parseError(_ text: String) -> ConfigError? {
             line: 4, key: nil, message: "invalid TOML (column 11): table [services.api] is already defined on line 1"),
         BadInput(label: "duplicate key", toml: api + "restart = \"always\"\nrestart = \"never\"\n",
             line: 4, key: nil, message: "invalid TOML (column 1): duplicate key \"restart\" (first defined on line 3)"),
+        BadInput(label: "unquoted duration", toml: api + "stop_timeout = 10s\n", line: 3, key: nil,
+            message: "invalid TOML (column 18): invalid character \"s\" in a number (text must be quoted: \"10s\")"),
         // Structure
         BadInput(label: "no services at all", toml: "[metrics]\nlisten = \"127.0.0.1:9000\"\n",
             line: nil, key: "services", message: "no services defined"),

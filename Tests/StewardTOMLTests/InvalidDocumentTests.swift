@@ -88,7 +88,7 @@ import Testing
         InvalidCase("underscore before the point", "a = 1_.5", line: 1, column: 6, "an underscore must be between two digits"),
         InvalidCase("underscore after the point", "a = 1._5", line: 1, column: 7, "an underscore must be between two digits"),
         InvalidCase("two points", "a = 1.2.3", line: 1, column: 8, "invalid character \".\" in a number"),
-        InvalidCase("capitalised inf", "a = Inf", line: 1, column: 5, "expected a value, found \"I\""),
+        InvalidCase("capitalised inf", "a = Inf", line: 1, column: 5, "expected a value, found \"Inf\" (text must be quoted)"),
         InvalidCase("capitalised nan", "a = NaN", line: 1, column: 5, "expected a value"),
         InvalidCase("infinity spelt out", "a = infinity", line: 1, column: 5, "expected a value, found \"infinity\""),
         InvalidCase("inf followed by a digit", "a = +inf1", line: 1, column: 5, "expected a value, found \"+inf1\""),
@@ -96,8 +96,10 @@ import Testing
         InvalidCase("float below -Double.greatestFiniteMagnitude", "a = -1.5e309", line: 1, column: 5, "float out of range"),
 
         // Booleans
-        InvalidCase("capitalised boolean", "a = True", line: 1, column: 5, "expected a value, found \"T\""),
-        InvalidCase("truncated boolean", "a = fals", line: 1, column: 5, "expected a value, found \"f\""),
+        InvalidCase("unquoted word", "restart = always", line: 1, column: 11, "expected a value, found \"always\" (text must be quoted)"),
+        InvalidCase("unit after a number", "timeout = 10s", line: 1, column: 13, "invalid character \"s\" in a number (text must be quoted: \"10s\")"),
+        InvalidCase("capitalised boolean", "a = True", line: 1, column: 5, "expected a value, found \"True\" (text must be quoted)"),
+        InvalidCase("truncated boolean", "a = fals", line: 1, column: 5, "expected a value, found \"fals\" (text must be quoted)"),
         InvalidCase("boolean with trailing letters", "a = truee", line: 1, column: 9, "found \"e\""),
 
         // Date-times
