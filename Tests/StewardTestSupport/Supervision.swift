@@ -113,17 +113,21 @@ public func withDeadline<T: Sendable>(
 ) async throws -> T {
     let limit = limit.scaled
     let outcome = FirstOutcome<T>()
+    let timer = Mutex<Task<Void, Never>?>(nil)
     let result: Result<T, any Error>? = await withCheckedContinuation { continuation in
         outcome.arm(continuation)
         let work = Task {
             do { outcome.settle(.success(try await body())) } catch { outcome.settle(.failure(error)) }
         }
-        Task {
-            try? await Task.sleep(for: limit)
-            outcome.settle(nil)
-            work.cancel()
+        timer.withLock {
+            $0 = Task {
+                guard (try? await Task.sleep(for: limit)) != nil else { return }  // cancelled: the body won
+                outcome.settle(nil)
+                work.cancel()
+            }
         }
     }
+    timer.withLock { $0?.cancel() }
     guard let result else {
         Issue.record("timed out after \(limit) waiting for \(what)", sourceLocation: sourceLocation)
         throw CancellationError()
