@@ -26,8 +26,9 @@ final class NotifySocket: Sendable {
         source.setEventHandler {
             var buffer = [CChar](repeating: 0, count: 4096)
             var sender: pid_t = 0
-            while steward_notify_receive(fd, &buffer, buffer.count, &sender) >= 0 {
-                onMessage(Message(sender: sender, fields: Self.parse(String(cString: buffer))))
+            while case let length = steward_notify_receive(fd, &buffer, buffer.count, &sender), length >= 0 {
+                let text = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                onMessage(Message(sender: sender, fields: Self.parse(text)))
             }
         }
         source.setCancelHandler { Glibc.close(fd) }

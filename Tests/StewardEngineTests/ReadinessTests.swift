@@ -90,7 +90,7 @@ struct ReadinessTests {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, message, message.count, 0, $0, length) }
             }
             #expect(sent == message.count)
-            FileManager.default.createFile(atPath: trigger, contents: nil)
+            #expect(FileManager.default.createFile(atPath: trigger, contents: nil))
             // Datagrams arrive in order: once "inside" is seen, the foreign one was handled before it.
             let after = try await withDeadline("the service's own STATUS=") {
                 await supervisor.waitUntil("guarded") { $0.statusText == "inside" }

@@ -81,7 +81,7 @@ struct SupervisionTests {
         try await withSupervisor([stubborn]) { supervisor, sink in
             _ = try await withDeadline("ready") { await sink.waitForLine { $0.text == "ready" } }
             let began = ContinuousClock.now
-            await supervisor.send(.stop, to: "stubborn")
+            #expect(supervisor.send(.stop, to: "stubborn"))
             let stopped = try await withDeadline("stubborn to stop") {
                 await supervisor.waitUntil("stubborn") { $0.state == .idle }
             }

@@ -70,6 +70,7 @@ public final class CollectingSink: OutputSink {
     }
 
     /// Returns the first line (already printed or to come) that matches.
+    @discardableResult
     public func waitForLine(_ predicate: @escaping @Sendable (Line) -> Bool) async -> Line {
         await waitForLine { line, _ in predicate(line) }
     }
