@@ -26,17 +26,7 @@ public final class MetricsCollector: Sendable {
     /// Every service, Steward's own process, and the health of this scrape.
     public func collect() -> [MetricFamily] {
         let started = ContinuousClock.now
-        let configurations = configurationsByName()
-        // Snapshots before and after the reads tell whether a run's cgroup came or went meanwhile.
-        let before = supervisor.snapshots
-        let samples = before.map(sample)
-        let after = Dictionary(supervisor.snapshots.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        let readings = zip(before, samples).map { earlier, sample in
-            ServiceReading(
-                snapshot: after[earlier.name] ?? earlier, readAfter: earlier,
-                configuration: configurations[earlier.name], cgroup: sample
-            )
-        }
+        let readings = readings(supervisor.snapshots)
         let elapsed = ContinuousClock.now - started
         let errors = readings.reduce(0) { $0 + ($1.cgroup?.errors.count ?? 0) }
         let scrape = [
@@ -56,18 +46,22 @@ public final class MetricsCollector: Sendable {
 
     /// One service's families; nil for a name Steward does not supervise.
     public func collect(service name: String) -> [MetricFamily]? {
-        guard let earlier = supervisor.snapshot(of: name) else { return nil }
-        let sample = sample(earlier)
-        let reading = ServiceReading(
-            snapshot: supervisor.snapshot(of: name) ?? earlier, readAfter: earlier,
-            configuration: configurationsByName()[name], cgroup: sample
-        )
-        return ServiceMetrics.families([reading])
+        supervisor.snapshot(of: name).map { ServiceMetrics.families(readings([$0])) }
     }
 
-    /// Read once per scrape: the configuration changes only with a reload.
-    private func configurationsByName() -> [String: ServiceConfiguration] {
-        Dictionary(supervisor.configuration.services.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    /// Reads the cgroups of the services `earlier` shows. Their snapshots taken again after the reads
+    /// tell whether a run's cgroup came or went meanwhile (see `ServiceSnapshot.cumulativeCounters`).
+    private func readings(_ earlier: [ServiceSnapshot]) -> [ServiceReading] {
+        // The configuration changes only with a reload: one look per scrape.
+        let configurations = Dictionary(supervisor.configuration.services.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let samples = earlier.map(sample)
+        let later = Dictionary(supervisor.snapshots.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        return zip(earlier, samples).map { earlier, sample in
+            ServiceReading(
+                snapshot: later[earlier.name] ?? earlier, readAfter: earlier,
+                configuration: configurations[earlier.name], cgroup: sample
+            )
+        }
     }
 
     private func sample(_ snapshot: ServiceSnapshot) -> CgroupSample? {
