@@ -21,13 +21,14 @@ struct SpawnSpec {
     }
 }
 
+/// Where the child (or the parent, before it) failed, in words that name what was being done.
 struct SpawnError: Error, CustomStringConvertible {
     var stage: String
     var errno: Errno
 
     var description: String { "\(stage): \(errno)" }
 
-    init(stage: Int32, errno: Int32) {
+    init(stage: Int32, errno: Int32, spec: SpawnSpec) {
         self.errno = Errno(rawValue: errno)
         self.stage = switch UInt32(stage) {
         case STEWARD_STAGE_PIPE.rawValue: "creating the error pipe"
@@ -35,12 +36,13 @@ struct SpawnError: Error, CustomStringConvertible {
         case STEWARD_STAGE_SIGNALS.rawValue: "resetting signals"
         case STEWARD_STAGE_CGROUP.rawValue: "joining the cgroup"
         case STEWARD_STAGE_SETSID.rawValue: "setsid"
-        case STEWARD_STAGE_CHDIR.rawValue: "changing to the working directory"
-        case STEWARD_STAGE_SETGROUPS.rawValue: "setgroups"
-        case STEWARD_STAGE_SETGID.rawValue: "setgid"
-        case STEWARD_STAGE_SETUID.rawValue: "setuid"
+        case STEWARD_STAGE_CHDIR.rawValue: "changing to the working directory \(spec.workingDirectory ?? "")"
+        case STEWARD_STAGE_SETGROUPS.rawValue: "setgroups \(spec.identity?.groups.map(String.init).joined(separator: ",") ?? "")"
+        case STEWARD_STAGE_SETGID.rawValue: "setgid \(spec.identity?.gid ?? 0)"
+        case STEWARD_STAGE_SETUID.rawValue: "setuid \(spec.identity?.uid ?? 0)"
         case STEWARD_STAGE_STDIO.rawValue: "setting up stdin/stdout/stderr"
-        default: "execve \(String(describing: stage))"
+        case STEWARD_STAGE_EXEC.rawValue: "execve \(spec.executable)"
+        default: "spawn stage \(stage)"  // a stage the C side added and this list does not know yet
         }
     }
 }
@@ -97,7 +99,7 @@ enum Spawner {
                     }
                 }
             }
-            guard status == 0 else { throw SpawnError(stage: result.failed_stage, errno: result.error_number) }
+            guard status == 0 else { throw SpawnError(stage: result.failed_stage, errno: result.error_number, spec: spec) }
             let process = SpawnedProcess(
                 pid: result.pid,
                 pidfd: result.pidfd >= 0 ? FileDescriptor(rawValue: result.pidfd) : nil,
