@@ -1,10 +1,11 @@
 import Foundation
 import Glibc
+import StewardTestSupport
 import Testing
 @testable import CgroupFS
 
 /// Real cgroups below the test process's own ones; every test removes what it made.
-@Suite("Cgroup tree on this host's real hierarchies")
+@Suite("Cgroup tree on this host's real hierarchies", .tags(.realCgroups))
 struct CgroupTreeTests {
     let layout: HostLayout
 
@@ -13,7 +14,7 @@ struct CgroupTreeTests {
     }
 
     private func withTree(_ body: (CgroupTree) async throws -> Void) async throws {
-        let tree = try CgroupTree(layout: layout, root: "steward-test-\(UInt32.random(in: 0 ... .max))")
+        let tree = try scratchCgroupTree(layout: layout)
         defer {
             tree.tearDown()
             for directory in [tree.v2Root].compactMap({ $0 }) + tree.v1Roots.map(\.path) {

@@ -9,7 +9,7 @@ import Testing
 
 /// The `steward` binary end to end, started the way a unit file or container would start it, in a
 /// cgroup of its own below the test process's, so its default "nest below my own cgroup" is used.
-@Suite("steward CLI end to end")
+@Suite("steward CLI end to end", .tags(.realCgroups))
 struct CLITests {
     static let binary = URL(fileURLWithPath: try! FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
         .deletingLastPathComponent().appendingPathComponent("steward").path
@@ -86,7 +86,7 @@ struct CLITests {
     }
 
     func withSteward(_ arguments: [String], environment: [String: String] = [:], _ body: (StewardProcess) async throws -> Void) async throws {
-        let tree = try CgroupTree(layout: HostLayout.current(), root: "steward-test-\(UInt32.random(in: 0 ... .max))")
+        let tree = try scratchCgroupTree()
         defer { tree.tearDown() }
         // The console, whatever the host runs: these tests read the services' lines.
         let console = ["run", "exec"].contains(arguments[0]) ? ["--log-target", "console"] : []

@@ -11,7 +11,7 @@ import Testing
 /// The memory guard on real cgroups, with short windows. Page-cache data lives in a directory on a
 /// real disk (STEWARD_TEST_DISK_DIR, default below the working directory; never tmpfs, where files
 /// count as shmem), written by the service itself so that its cgroup is charged for the cache.
-@Suite("Memory guard on real cgroups")
+@Suite("Memory guard on real cgroups", .tags(.realCgroups))
 struct MemoryGuardTests {
     static let mib: UInt64 = 1 << 20
 
@@ -48,7 +48,8 @@ struct MemoryGuardTests {
         )
     }
 
-    /// Samples a service's cgroup every 20 ms until `until` says stop; returns what it saw.
+    /// Samples a service's cgroup every 20 ms until `until` says stop; returns what it saw, each
+    /// value with the time just before it was read.
     func watch(_ supervisor: Supervisor, _ name: String, until done: @escaping @Sendable () -> Bool) async -> [(ContinuousClock.Instant, MemoryClasses)] {
         var seen: [(ContinuousClock.Instant, MemoryClasses)] = []
         var reader: CgroupReader?
@@ -56,7 +57,8 @@ struct MemoryGuardTests {
             if reader == nil, let cgroup = supervisor.snapshot(of: name)?.cgroup {
                 reader = CgroupReader(cgroup: cgroup, budget: DescriptorBudget(descriptors: 4))
             }
-            if let memory = reader?.memory() { seen.append((.now, memory)) }
+            let readAt = ContinuousClock.now
+            if let memory = reader?.memory() { seen.append((readAt, memory)) }
             try? await Task.sleep(for: .milliseconds(20))
         }
         return seen
@@ -91,7 +93,7 @@ struct MemoryGuardTests {
         }
     }
 
-    @Test("a leaker is restarted within the window plus one sampling period, and its reason is anon_memory")
+    @Test("a leaker is restarted once its anon stayed above the limit for the whole window, and its reason is anon_memory")
     func leakerIsRestarted() async throws {
         let window: Duration = .seconds(2)
         let leaker = guarded("leaker", ["python3", "-c", Self.leaker(mibPerStep: 1, stepSeconds: 0.1)], limitMiB: 100, window: window)
@@ -99,19 +101,20 @@ struct MemoryGuardTests {
             let stopped = Flag()
             async let samples = watch(supervisor, "leaker") { stopped.isSet }
             let term = try await withDeadline("SIGTERM from the guard") { await sink.waitForLine { $0.text.hasPrefix("term ") } }
+            let termAt = ContinuousClock.now - Duration.seconds(Date().timeIntervalSince1970 - Double(term.text.split(separator: " ")[1])! / 1e9)
             stopped.set()
             let seen = await samples
             let restarted = try await withDeadline("the restart") {
                 await supervisor.waitUntil("leaker") { $0.restarts[.anonMemory] == 1 }
             }
             #expect(restarted?.anonLimitLastTriggerSeconds != nil)
-            // Crossing as this test's own 20 ms sampler saw it; SIGTERM as the service saw it.
-            let crossing = try #require(seen.first { $0.1.guardedAnonBytes(includingShmem: false) > 100 * Self.mib }?.0)
-            let termWall = Double(term.text.split(separator: " ")[1])! / 1e9
-            let reaction = Duration.seconds(termWall - Date().timeIntervalSince1970) + (ContinuousClock.now - crossing)
-            print("memory guard reaction: \(reaction) (window \(window), sampling 100 ms)")
-            #expect(reaction >= window - .milliseconds(100), "restarted before the window passed: \(reaction)")
-            #expect(reaction <= window + .milliseconds(100) + Duration.milliseconds(600).scaled, "reaction \(reaction)")
+            // The leak only grows, so once this test read anon at or below the limit, any stretch
+            // above it began later: SIGTERM must come at least a window after that read, however
+            // late either sampler ran. (How soon after the window it comes is a speed, measured in
+            // Benchmarks/memory_guard.py, not asserted here.)
+            let lastBelow = try #require(seen.last { $0.1.guardedAnonBytes(includingShmem: false) <= 100 * Self.mib }?.0)
+            print("memory guard: SIGTERM \(termAt - lastBelow) after the last sample below the limit (window \(window), sampling 100 ms)")
+            #expect(termAt - lastBelow >= window, "restarted before the window passed: \(termAt - lastBelow)")
         }
     }
 
@@ -129,26 +132,45 @@ struct MemoryGuardTests {
         }
     }
 
-    @Test("a spike shorter than the window restarts nothing")
-    func shortSpike() async throws {
-        let spiker = """
-            import time
-            for i in range(3):
-                b = bytearray(150 << 20); b[::4096] = b"x" * len(b[::4096])
-                time.sleep(0.3)
-                del b
-                print("spike", i, flush=True)
-                time.sleep(0.5)
-            print("done", flush=True)
-            time.sleep(1000)
-            """
-        // The spike lasts 0.3 s plus the time to touch and free 150 MiB, which software emulation
-        // stretches: the window is stretched with it.
-        let service = guarded("spiker", ["python3", "-c", spiker], limitMiB: 100, window: Duration.seconds(1).scaled)
-        try await withSupervisor([service]) { supervisor, sink in
-            _ = try await withDeadline("three spikes") { await sink.waitForLine { $0.text == "done" } }
-            #expect(supervisor.snapshot(of: "spiker")?.restarts.isEmpty == true)
+    @Test("spikes shorter than the window restart nothing")
+    func shortSpikes() async throws {
+        // How long a spike lasts is up to the machine: touching and freeing 150 MiB takes far longer
+        // on a loaded one. So the service measures each spike itself (from before the allocation to
+        // after the free: anon can be above the limit only inside that span), and a run only counts
+        // if every spike was at most half the window. Otherwise it proved nothing, and the next try
+        // takes a window of four times the longest spike measured. The pause after each spike is a
+        // whole window, so two spikes cannot look like one to the guard.
+        var window: Duration = .seconds(1)
+        for attempt in 1 ... 3 {
+            let pause = Double(window.components.seconds) + Double(window.components.attoseconds) / 1e18
+            let spiker = """
+                import time
+                for i in range(2):
+                    began = time.monotonic_ns()
+                    b = bytearray(150 << 20); b[::4096] = b"x" * len(b[::4096])
+                    time.sleep(0.2)
+                    del b
+                    print("spike", time.monotonic_ns() - began, flush=True)
+                    time.sleep(\(pause))
+                print("done", flush=True)
+                time.sleep(1000)
+                """
+            let service = guarded("spiker", ["python3", "-c", spiker], limitMiB: 100, window: window)
+            let (restarts, spikes) = try await withSupervisor([service]) { supervisor, sink in
+                _ = try await withDeadline("two spikes", limit: .seconds(60) + window * 3) { await sink.waitForLine { $0.text == "done" } }
+                let spikes = sink.lines(of: "spiker").compactMap { $0.hasPrefix("spike ") ? Int64($0.dropFirst(6)).map(Duration.nanoseconds) : nil }
+                return (supervisor.snapshot(of: "spiker")?.restarts ?? [:], spikes)
+            }
+            let longest = try #require(spikes.max())
+            #expect(spikes.count == 2)
+            if longest * 2 <= window {
+                #expect(restarts.isEmpty, "spikes of \(spikes) against a window of \(window)")
+                return
+            }
+            print("attempt \(attempt): a spike took \(longest), not clearly shorter than the \(window) window; again with \(longest * 4)")
+            window = longest * 4
         }
+        Issue.record("no attempt had spikes shorter than half its window")
     }
 
     @Test("shmem is reported but not guarded by default; opted in, it restarts once and a leftover tmpfs file does not loop")

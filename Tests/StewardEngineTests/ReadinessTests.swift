@@ -5,7 +5,7 @@ import StewardTestSupport
 import Testing
 @testable import StewardEngine
 
-@Suite("ready = notify services")
+@Suite("ready = notify services", .tags(.realCgroups))
 struct ReadinessTests {
     /// sd_notify in a few lines of Python (an abstract socket is "@name").
     static func notifier(after seconds: Double, _ message: String) -> String {
@@ -20,7 +20,7 @@ struct ReadinessTests {
         """
     }
 
-    func notifyService(_ name: String, _ program: String, restart: RestartPolicy, startTimeout: Duration = Duration.seconds(10).scaled) -> ServiceConfiguration {
+    func notifyService(_ name: String, _ program: String, restart: RestartPolicy, startTimeout: Duration = .seconds(3600)) -> ServiceConfiguration {
         ServiceConfiguration(
             name: name, command: ["python3", "-c", program], restart: restart, stopTimeout: .seconds(5),
             backoff: BackoffPolicy(initialDelay: .milliseconds(50), maximumDelay: .seconds(1), resetAfter: .seconds(60), startLimit: 3),

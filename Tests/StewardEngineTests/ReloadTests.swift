@@ -6,7 +6,7 @@ import StewardTestSupport
 import Testing
 @testable import StewardEngine
 
-@Suite("Reload on real cgroups")
+@Suite("Reload on real cgroups", .tags(.realCgroups))
 struct ReloadTests {
     @Test("reload starts added services, stops removed ones, restarts changed ones and leaves the rest alone")
     func reloadDiff() async throws {

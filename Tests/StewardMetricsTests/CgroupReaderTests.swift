@@ -7,7 +7,7 @@ import StewardTestSupport
 import Testing
 @testable import CgroupFS
 
-@Suite("CgroupReader on real cgroups")
+@Suite("CgroupReader on real cgroups", .tags(.realCgroups))
 struct CgroupReaderTests {
     static let hostMode = try? HostLayout.current().mode
 

@@ -8,7 +8,7 @@ import Testing
 @testable import StewardMetrics
 
 /// The metrics of real services in real cgroups, read the way a scrape reads them.
-@Suite("Metrics of real services")
+@Suite("Metrics of real services", .tags(.realCgroups))
 struct MetricsIntegrationTests {
     static func scrape(_ collector: MetricsCollector) -> MetricValues {
         MetricValues(collector.collect())

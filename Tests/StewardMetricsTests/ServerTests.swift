@@ -12,7 +12,7 @@ import StewardMetrics
 import StewardTestSupport
 import Testing
 
-@Suite("HTTP endpoint")
+@Suite("HTTP endpoint", .tags(.realCgroups))
 struct ServerTests {
     @Test("/metrics, /services/<name>/metrics, /healthz, content negotiation, 404 for an unknown service")
     func routes() async throws {

@@ -154,22 +154,48 @@ private final class FirstOutcome<T: Sendable>: Sendable {
     }
 }
 
+extension Tag {
+    /// The test creates real cgroups and processes. `scripts/test` runs every test with this tag
+    /// again in the qemu guests (a pure cgroup-v2 kernel, optionally a pure v1 one), so a suite is
+    /// selected by what it does, not by its name.
+    @Tag public static var realCgroups: Self
+}
+
+/// Fails the running test unless it carries `.realCgroups`: one that touched real cgroups without
+/// the tag would silently be left out of the guests. Every way tests make cgroups passes here.
+public func expectRealCgroupsTag(sourceLocation: SourceLocation = #_sourceLocation) {
+    guard let test = Test.current, !test.tags.contains(.realCgroups) else { return }
+    Issue.record("\(test.name) makes real cgroups but its suite lacks .tags(.realCgroups): the guests would skip it",
+                 sourceLocation: sourceLocation)
+}
+
+/// A Steward cgroup tree under a fresh directory below the test process's own cgroups; the caller
+/// tears it down.
+public func scratchCgroupTree(layout: HostLayout? = nil, sourceLocation: SourceLocation = #_sourceLocation) throws -> CgroupTree {
+    expectRealCgroupsTag(sourceLocation: sourceLocation)
+    return try CgroupTree(layout: layout ?? HostLayout.current(), root: "steward-test-\(UInt32.random(in: 0 ... .max))")
+}
+
 /// A supervisor whose cgroups live under a fresh directory below the test process's own cgroup,
 /// shut down and removed when `body` returns or throws.
-public func withSupervisor(
+@discardableResult
+public func withSupervisor<T>(
     _ services: [ServiceConfiguration],
     sink: CollectingSink = CollectingSink(),
-    _ body: (Supervisor, CollectingSink) async throws -> Void
-) async throws {
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: (Supervisor, CollectingSink) async throws -> T
+) async throws -> T {
+    expectRealCgroupsTag(sourceLocation: sourceLocation)
     let root = "steward-test-\(UInt32.random(in: 0 ... .max))"
     let supervisor = try Supervisor(
         configuration: StewardConfiguration(cgroupRoot: root, services: services),
         sink: sink,
         logger: Logger(label: "steward-test")
     )
+    let result: T
     do {
         await supervisor.start()
-        try await body(supervisor, sink)
+        result = try await body(supervisor, sink)
     } catch {
         await supervisor.shutdown()
         throw error
@@ -178,6 +204,7 @@ public func withSupervisor(
     for directory in [supervisor.tree.v2Root].compactMap({ $0 }) + supervisor.tree.v1Roots.map(\.path) {
         #expect(!FileManager.default.fileExists(atPath: directory), "cgroup \(directory) left behind")
     }
+    return result
 }
 
 public func service(
@@ -187,7 +214,9 @@ public func service(
     stopTimeout: Duration = .seconds(5),
     autostart: Bool = true,
     anonLimitBytes: UInt64? = nil,
-    backoff: BackoffPolicy = BackoffPolicy(initialDelay: .milliseconds(20), maximumDelay: .seconds(1), resetAfter: .seconds(10), startLimit: 0)
+    // Every run counts as a quick one (reset_after far above any test): a delay or a count a test
+    // checks never depends on how long a run happened to take on this machine.
+    backoff: BackoffPolicy = BackoffPolicy(initialDelay: .milliseconds(20), maximumDelay: .seconds(1), resetAfter: .seconds(3600), startLimit: 0)
 ) -> ServiceConfiguration {
     ServiceConfiguration(
         name: name, command: ["/bin/sh", "-c", script], restart: restart, stopTimeout: stopTimeout, autostart: autostart,
