@@ -1,4 +1,5 @@
 import CgroupFS
+import Glibc
 import Logging
 import StewardConfig
 import StewardCore
@@ -206,16 +207,21 @@ public final class Supervisor: Sendable {
         tree.tearDown()
     }
 
-    /// Runs until SIGTERM or SIGINT (then shuts down). SIGHUP reloads through `reload` when given
-    /// (a file that does not load is logged and changes nothing); otherwise SIGHUP, like SIGUSR1,
-    /// SIGUSR2 and SIGWINCH, is forwarded to the services' main processes. With `untilSettled` it
-    /// also returns once every service has settled by itself (`steward exec`).
+    /// Runs until SIGTERM, SIGINT or SIGQUIT (then shuts down). SIGHUP reloads through `reload` when
+    /// given (a file that does not load is logged and changes nothing); otherwise SIGHUP, like
+    /// SIGUSR1, SIGUSR2 and SIGWINCH, is forwarded to every service's main process. Every other
+    /// signal whose default action would end Steward is ignored (ALRM logged), so that nobody's
+    /// stray `kill -ALRM` leaves the services unsupervised. With `untilSettled` it also returns once
+    /// every service has settled by itself (`steward exec`).
     public func run(
         untilSettled: Bool = false,
         forwardStopSignal: Bool = false,
         reload loadConfiguration: (@Sendable () throws -> StewardConfiguration)? = nil
     ) async {
-        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup, .sigusr1, .sigusr2, .sigwinch)
+        // Trapping SIGQUIT also replaces the Swift runtime's backtracer, which would print a crash
+        // report for it and go on. Children get default dispositions back (CStewardSpawn).
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sigquit, .sighup, .sigusr1, .sigusr2, .sigwinch, .sigalrm)
+        for ignored in [SIGPIPE, SIGVTALRM, SIGPROF, SIGIO, SIGXCPU, SIGXFSZ] { _ = Glibc.signal(ignored, SIG_IGN) }
         await start()
         observer.ready(status: Self.statusLine(snapshots))
         await withTaskGroup(of: Int32?.self) { group in
@@ -231,12 +237,14 @@ public final class Supervisor: Sendable {
             group.addTask {
                 for await signal in signals {
                     switch signal {
-                    case .sigterm, .sigint:
+                    case .sigterm, .sigint, .sigquit:
                         return signal.rawValue
                     case .sighup where loadConfiguration != nil:
                         await self.reload(using: loadConfiguration!)
-                    default:
+                    case .sighup, .sigusr1, .sigusr2, .sigwinch:
                         for name in self.serviceNames { self.signal(signal.rawValue, to: name) }
+                    default:
+                        self.logger.notice("ignored signal \(signal)")
                     }
                 }
                 return nil

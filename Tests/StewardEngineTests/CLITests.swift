@@ -171,6 +171,48 @@ struct CLITests {
         }
     }
 
+    @Test("signals that would end a process by default cost no supervision: `run` ignores them and still answers, QUIT stops it, no backtrace")
+    func runSurvivesStraySignals() async throws {
+        let config = try writeConfig("""
+            [services.echo]
+            command = ["/bin/sh", "-c", "n=0; trap 'n=$((n+1)); echo got USR1 $n' USR1; echo ready $$; while :; do sleep 0.05; done"]
+            """)
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        try await withSteward(["run", "--config", config]) { steward in
+            let ready = try await withDeadline("ready") { await steward.output.waitForLine { $0.text.hasPrefix("echo | ready ") } }
+            let servicePid = try #require(Int32(ready.text.dropFirst("echo | ready ".count)))
+            for (round, stray) in [SIGALRM, SIGVTALRM, SIGPROF, SIGIO, SIGPIPE, SIGXCPU, SIGXFSZ].enumerated() {
+                kill(steward.pid, stray)
+                // A round trip through Steward's signal handling, after the stray signal was delivered.
+                kill(steward.pid, SIGUSR1)
+                _ = try await withDeadline("USR1 forwarded after signal \(stray)") {
+                    await steward.output.waitForLine { $0.text == "echo | got USR1 \(round + 1)" }
+                }
+                #expect(isAlive(steward.pid), "signal \(stray) ended steward run")
+            }
+            #expect(isAlive(servicePid))
+            kill(steward.pid, SIGQUIT)
+            let status = try await withDeadline("exit after SIGQUIT") { await steward.waitForExit() }
+            #expect(status == .exited(0))
+            #expect(!isAlive(servicePid), "the service outlived steward's stop")
+            #expect(steward.output.lines.contains { $0.text.contains("ignored signal SIGALRM") })
+            #expect(!steward.output.lines.contains { $0.text.contains("crashed") || $0.text.contains("Backtrace") }, "\(steward.output.lines.map(\.text))")
+        }
+    }
+
+    @Test("`steward exec` stops its service with SIGQUIT when it receives SIGQUIT, without a backtrace")
+    func execForwardsQuit() async throws {
+        let script = "trap 'echo got QUIT; exit 3' QUIT; echo ready; while :; do sleep 0.05; done"
+        try await withSteward(["exec", "--name", "quitter", "--restart", "never", "--", "/bin/sh", "-c", script]) { steward in
+            _ = try await withDeadline("ready") { await steward.output.waitForLine { $0.text == "quitter | ready" } }
+            kill(steward.pid, SIGQUIT)
+            _ = try await withDeadline("QUIT forwarded") { await steward.output.waitForLine { $0.text == "quitter | got QUIT" } }
+            let status = try await withDeadline("exit") { await steward.waitForExit() }
+            #expect(status == .exited(3), "exec exits with the service's status")
+            #expect(!steward.output.lines.contains { $0.text.contains("crashed") || $0.text.contains("Backtrace") }, "\(steward.output.lines.map(\.text))")
+        }
+    }
+
     @Test("`steward check` accepts a good config and names file, line and key of a bad one")
     func check() async throws {
         let good = try writeConfig("[services.a]\ncommand = [\"/bin/true\"]\n")
