@@ -87,7 +87,7 @@ let package = Package(
         ),
         .testTarget(name: "CgroupStatsTests", dependencies: ["CgroupStats", "StewardTestSupport"]),
         .testTarget(name: "StewardTOMLTests", dependencies: ["StewardTOML", .product(name: "TOMLKit", package: "TOMLKit")]),
-        .testTarget(name: "StewardConfigTests", dependencies: ["StewardConfig"]),
+        .testTarget(name: "StewardConfigTests", dependencies: ["StewardConfig", "StewardTOML"]),
         .testTarget(name: "StewardCoreTests", dependencies: ["StewardCore"]),
         .testTarget(name: "CgroupFSTests", dependencies: ["CgroupFS", "CgroupStats", "StewardTestSupport"]),
         .testTarget(name: "StewardEngineTests", dependencies: ["StewardEngine", "CgroupFS", "CgroupStats", "StewardTestSupport"]),

@@ -1,3 +1,5 @@
+import StewardTOML
+
 /// A configuration problem, located as precisely as the text allows.
 ///
 /// `description` reads like a compiler diagnostic:
@@ -27,9 +29,8 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
     /// Spells a key path the way TOML would: segments that are not bare keys are quoted.
     static func dottedKey(_ path: [String]) -> String {
         path.map { segment in
-            if !segment.isEmpty, segment.utf8.allSatisfy(\.isBareKeyByte) { return segment }
-            let escaped = segment.flatMap { $0 == "\"" || $0 == "\\" ? ["\\", $0] : [$0] }
-            return "\"\(String(escaped))\""
+            if !segment.isEmpty, segment.count <= String.quotedCharacters, segment.utf8.allSatisfy(\.isBareKeyByte) { return segment }
+            return segment.quotedForMessage
         }.joined(separator: ".")
     }
 }

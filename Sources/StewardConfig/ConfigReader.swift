@@ -65,12 +65,23 @@ extension StewardConfiguration {
                 throw ConfigError(file: path, message: "cannot read: \(String(cString: strerror(errno)))")
             }
             bytes += chunk[..<count]
+            guard bytes.count <= maximumFileBytes else {
+                throw ConfigError(file: path, message: "larger than \(maximumFileBytes >> 20) MiB: not a config file Steward reads")
+            }
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw ConfigError(file: path, message: "not valid UTF-8 text")
+            // Name the first line that is not UTF-8 (lines are cut at "\n", which never occurs inside
+            // a multi-byte sequence).
+            let line = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
+                .firstIndex { String(validating: $0, as: UTF8.self) == nil }.map { $0 + 1 }
+            throw ConfigError(file: path, line: line, message: "not valid UTF-8 text")
         }
         return text
     }
+
+    /// Far above any real config (a thousand services fit in a few hundred KiB), low enough that a
+    /// hostile or mistaken file (a log, a core dump) is refused before it is parsed.
+    public static let maximumFileBytes = 1 << 20
 }
 
 extension ServiceConfiguration {
@@ -151,7 +162,9 @@ private struct TableReader {
     /// Rejects any key not in `allowed`, suggesting the allowed key a typo most likely meant.
     func allowKeys(_ allowed: [String]) throws(ConfigError) {
         for key in table.keys where !allowed.contains(key) {
-            let nearest = allowed.map { ($0, editDistance(key, $0)) }.min { $0.1 < $1.1 }
+            // Two edits change the length by at most two: longer keys are compared with nothing, so
+            // a megabyte-long key costs no more than a short one.
+            let nearest = allowed.filter { abs($0.count - key.count) <= 2 }.map { ($0, editDistance(key, $0)) }.min { $0.1 < $1.1 }
             let hint = nearest.flatMap { $0.1 <= 2 ? " (did you mean \"\($0.0)\"?)" : nil } ?? ""
             throw error([key], "unknown key\(hint)")
         }
@@ -215,7 +228,7 @@ private struct TableReader {
     ) throws(ConfigError) -> T? {
         guard let text = try text(key, integers: integers) else { return nil }
         guard let value = parse(text) else {
-            throw error([key], "invalid \(what) \"\(text)\" (expected \(expected))")
+            throw error([key], "invalid \(what) \(text.quotedForMessage) (expected \(expected))")
         }
         return value
     }

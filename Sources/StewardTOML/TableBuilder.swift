@@ -97,7 +97,7 @@ extension TableNode {
             case .table(let child):
                 switch child.origin {
                 case .header(let defined):
-                    throw error(at: segment, "cannot add to table \(quoted(segment.name)) with dotted keys: "
+                    throw error(at: segment, "cannot add to table \(segment.name.quotedForMessage) with dotted keys: "
                         + "it is defined by a header on line \(defined.line)")
                 case .implicit:
                     // A deeper header only created it; this dotted key defines it, so no header may now.
@@ -107,7 +107,7 @@ extension TableNode {
                 }
                 table = child
             case .arrayOfTables:
-                throw error(at: segment, "cannot add to array of tables \(quoted(segment.name)) with dotted keys "
+                throw error(at: segment, "cannot add to array of tables \(segment.name.quotedForMessage) with dotted keys "
                     + "(defined on line \(table.line(of: segment.name)))")
             case .value(let value):
                 throw table.cannotExtend(segment, value)
@@ -115,7 +115,7 @@ extension TableNode {
         }
         let last = key[key.count - 1]
         guard table.slots[last.name] == nil else {
-            throw error(at: last, "duplicate key \(quoted(last.name)) (first defined on line \(table.line(of: last.name)))")
+            throw error(at: last, "duplicate key \(last.name.quotedForMessage) (first defined on line \(table.line(of: last.name)))")
         }
         return table
     }
@@ -167,7 +167,7 @@ extension TableNode {
             throw error(at: last, "array of tables [[\(display(path))]] conflicts with the table defined on line "
                 + "\(parent.line(of: last.name))")
         case .value(.array):
-            throw error(at: last, "cannot append to static array \(quoted(last.name)) "
+            throw error(at: last, "cannot append to static array \(last.name.quotedForMessage) "
                 + "(defined on line \(parent.line(of: last.name)))")
         case .value(let value):
             throw parent.cannotExtend(last, value)
@@ -194,10 +194,10 @@ extension TableNode {
     private func cannotExtend(_ segment: KeySegment, _ value: TOMLValue) -> TOMLSyntaxError {
         let line = line(of: segment.name)
         if case .table = value {
-            return error(at: segment, "inline table \(quoted(segment.name)) cannot be extended (defined on line \(line))")
+            return error(at: segment, "inline table \(segment.name.quotedForMessage) cannot be extended (defined on line \(line))")
         }
         let article = "aeiou".contains(value.typeName.first!) ? "an" : "a"
-        return error(at: segment, "key \(quoted(segment.name)) is already defined as \(article) \(value.typeName) on line \(line)")
+        return error(at: segment, "key \(segment.name.quotedForMessage) is already defined as \(article) \(value.typeName) on line \(line)")
     }
 }
 
@@ -205,12 +205,11 @@ private func error(at segment: KeySegment, _ message: String) -> TOMLSyntaxError
     TOMLSyntaxError(position: segment.position, message: message)
 }
 
-private func quoted(_ key: String) -> String { "\"\(key)\"" }
 
 /// A header path as written in messages: `a.b."c d"`.
 private func display(_ path: [KeySegment]) -> String {
     path.map { segment in
         let isBare = !segment.name.isEmpty && segment.name.utf8.allSatisfy(\.isBareKeyCharacter)
-        return isBare ? segment.name : quoted(segment.name)
+        return isBare && segment.name.count <= String.quotedCharacters ? segment.name : segment.name.quotedForMessage
     }.joined(separator: ".")
 }

@@ -1,6 +1,7 @@
 import Foundation
 import StewardConfig
 import StewardCore
+import StewardTOML
 import Testing
 
 private func parse(_ text: String) throws(ConfigError) -> StewardConfiguration {
@@ -224,7 +225,7 @@ private func parseError(_ text: String) -> ConfigError? {
         BadInput(label: "reserved name", toml: "[services.steward]\ncommand = [\"/bin/api\"]\n",
             line: 1, key: "services.steward", message: "reserved"),
         BadInput(label: "name too long", toml: "[services.\(String(repeating: "a", count: 65))]\ncommand = [\"/bin/api\"]\n",
-            line: 1, key: "services." + String(repeating: "a", count: 65), message: "1 to 64 characters"),
+            line: 1, key: "services.\"" + String(repeating: "a", count: 64) + "…\" (65 bytes)", message: "1 to 64 characters"),
         // Choices
         BadInput(label: "bad restart", toml: api + "restart = \"sometimes\"\n",
             line: 3, key: "services.api.restart", message: "invalid value \"sometimes\" (expected one of \"always\", \"on-failure\", \"never\")"),
@@ -298,6 +299,22 @@ private func parseError(_ text: String) -> ConfigError? {
             line: 6, key: "services.api.kill_mode", message: "invalid value"),
     ]
 
+    @Test func hostileKeysAndValuesAreQuotedShortAndEscaped() throws {
+        let long = String(repeating: "x", count: 1 << 20)
+        let unknown = try #require(parseError(Self.api + "\(long) = 1\n"))
+        #expect(unknown.description == "steward.toml:3: services.api.\"\(String(repeating: "x", count: String.quotedCharacters))…\" (1048576 bytes): unknown key")
+        let value = try #require(parseError(Self.api + "stop_timeout = \"\(long)\"\n"))
+        #expect(value.description.count < 300, "\(value.description.prefix(300))")
+        #expect(value.message.hasPrefix("invalid duration \"\(String(repeating: "x", count: String.quotedCharacters))…\" (1048576 bytes)"))
+        let newline = try #require(parseError("[services.\"a\\nb\"]\ncommand = [\"/bin/a\"]\n"))
+        #expect(newline.key == "services.\"a\\nb\"", "a newline in a name is written as \\n, never raw")
+        #expect(!newline.description.contains("\n"))
+        let duplicate = try #require(parseError("[services.\"a\\u0007\"]\ncommand = [\"/bin/a\"]\ncommand = [\"/bin/b\"]\n"))
+        #expect(duplicate.message == "invalid TOML (column 1): duplicate key \"command\" (first defined on line 2)")
+        #expect(ConfigError(file: "f", key: "k", message: "m").description == "f: k: m")
+        #expect("bell\u{7}\t\"q\"\\".quotedForMessage == "\"bell\\u0007\\t\\\"q\\\"\\\\\"")
+    }
+
     @Test(arguments: badInputs)
     func badInputIsReportedAtItsKeyAndLine(_ input: BadInput) throws {
         let error = try #require(parseError(input.toml), "parsed without error")
@@ -322,8 +339,16 @@ private func parseError(_ text: String) -> ConfigError? {
         #expect(loadError(bad) == ConfigError(file: bad, line: 3, key: "services.a.restart", message: restartMessage))
 
         let binary = directory.appendingPathComponent("binary.toml").path
-        try Data([0x61, 0x20, 0x3D, 0x20, 0x22, 0xFF, 0x22]).write(to: URL(fileURLWithPath: binary))
-        #expect(loadError(binary) == ConfigError(file: binary, message: "not valid UTF-8 text"))
+        try Data("[services.a]\ncommand = [\"/bin/a\"]\n".utf8 + [0x61, 0x20, 0x3D, 0x20, 0x22, 0xFF, 0x22]).write(to: URL(fileURLWithPath: binary))
+        #expect(loadError(binary) == ConfigError(file: binary, line: 3, message: "not valid UTF-8 text"))
+
+        let huge = directory.appendingPathComponent("huge.toml").path
+        try Data(repeating: 0x23, count: StewardConfiguration.maximumFileBytes + 1).write(to: URL(fileURLWithPath: huge))
+        #expect(loadError(huge) == ConfigError(file: huge, message: "larger than 1 MiB: not a config file Steward reads"))
+        let largest = directory.appendingPathComponent("largest.toml").path
+        let header = Data("[services.a]\ncommand = [\"/bin/a\"]\n#".utf8)
+        try (header + Data(repeating: 0x23, count: StewardConfiguration.maximumFileBytes - header.count)).write(to: URL(fileURLWithPath: largest))
+        #expect(try StewardConfiguration.load(contentsOf: largest).services.map(\.name) == ["a"])
 
         let missing = directory.appendingPathComponent("missing.toml").path
         #expect(loadError(missing) == ConfigError(file: missing, message: "cannot open: No such file or directory"))

@@ -143,7 +143,7 @@ struct MemoryGuardTests {
         // if every spike was at most half the window. Otherwise it proved nothing, and the next try
         // takes a window of four times the longest spike measured. The pause after each spike is a
         // whole window, so two spikes cannot look like one to the guard.
-        var window: Duration = .seconds(1)
+        var window: Duration = .seconds(3)  // a spike takes 0.6 to 2.3 s on a loaded 2-core host
         for attempt in 1 ... 3 {
             let pause = Double(window.components.seconds) + Double(window.components.attoseconds) / 1e18
             let spiker = """

@@ -94,6 +94,20 @@ import Testing
         #expect(root.position(of: "d") == at(9, 1))
     }
 
+    @Test func columnsAlongOneLongLineCountOnFromTheLastKey() throws {
+        // Columns are counted on from the previous position on the line (keeping long lines linear);
+        // the answers must be those of counting from the line's start, non-ASCII keys included.
+        let keys = (0 ..< 2000).map { $0 % 7 == 0 ? "\"é\($0)\"" : "k\($0)" }
+        let line = "t = { " + keys.map { "\($0) = 1" }.joined(separator: ", ") + " }"
+        let table = try #require(try TOMLTable(parsing: "# first line\n" + line + "\n")["t"]?.table)
+        var column = "t = { ".count + 1
+        for key in keys {
+            let name = key.hasPrefix("\"") ? String(key.dropFirst().dropLast()) : key
+            #expect(table.position(of: name) == at(2, column), "\(key)")
+            column += key.count + ", = 1".count + 1
+        }
+    }
+
     @Test func columnsCountCharactersAndSkipTheByteOrderMark() throws {
         let root = try TOMLTable(parsing: "\u{FEFF}a = 1\n\"é\" = 1\n\"👩‍👩‍👧\".b = 1\n")
         #expect(root.position(of: "a") == at(1, 1))
