@@ -40,7 +40,7 @@ let package = Package(
         .target(
             name: "StewardEngine",
             dependencies: [
-                "CStewardSpawn", "CgroupFS", "CgroupStats", "StewardConfig", "StewardCore",
+                "CStewardSpawn", "CgroupFS", "CgroupStats", "StewardConfig", "StewardCore", "StewardTOML",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

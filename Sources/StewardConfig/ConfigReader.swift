@@ -10,12 +10,18 @@ import StewardTOML
 
 extension StewardConfiguration {
     /// Reads and parses the config file at `path`; errors name `path` as given.
-    public static func load(contentsOf path: String) throws(ConfigError) -> StewardConfiguration {
-        try parse(readFile(path), file: path)
+    public static func load(
+        contentsOf path: String, checkingHost hostProblems: (ServiceConfiguration) -> [ConfigIssue] = { _ in [] }
+    ) throws(ConfigError) -> StewardConfiguration {
+        try parse(readFile(path), file: path, checkingHost: hostProblems)
     }
 
-    /// Parses config text; `file` names it in errors.
-    public static func parse(_ text: String, file: String) throws(ConfigError) -> StewardConfiguration {
+    /// Parses config text; `file` names it in errors. `hostProblems` checks what only this machine
+    /// can tell (users, groups, directories: the engine's `hostProblems()`); its issues are reported
+    /// at their key's line like any other.
+    public static func parse(
+        _ text: String, file: String, checkingHost hostProblems: (ServiceConfiguration) -> [ConfigIssue] = { _ in [] }
+    ) throws(ConfigError) -> StewardConfiguration {
         let root: TOMLTable
         do {
             root = try TOMLTable(parsing: text)
@@ -26,6 +32,9 @@ extension StewardConfiguration {
         let document = TableReader(table: root, path: [], file: file)
         let configuration = try StewardConfiguration(document)
         if let issue = configuration.validate().first { throw document.error(issue.key, issue.message) }
+        for service in configuration.services {
+            if let issue = hostProblems(service).first { throw document.error(["services", service.name] + issue.key, issue.message) }
+        }
         return configuration
     }
 

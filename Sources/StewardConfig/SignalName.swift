@@ -28,6 +28,22 @@ public enum SignalName {
         return names.first { $0.name == name }?.number
     }
 
+    /// Why `signal` cannot ask a service to stop, or nil if it can.
+    public static func stopSignalProblem(_ signal: Int32) -> String? {
+        switch signal {
+        case SIGKILL:
+            "SIGKILL cannot be handled, so no stop would be graceful; Steward sends it to the whole cgroup anyway once stop_timeout passes (set a short stop_timeout instead)"
+        case SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU:
+            "\(name(signal)) suspends the service instead of stopping it"
+        case SIGCHLD, SIGCONT:
+            "\(name(signal)) does not ask a program to stop (its default action is to do nothing)"
+        case 32, 33:
+            "signals 32 and 33 are reserved by the C library for its threads"
+        default:
+            nil
+        }
+    }
+
     /// "SIGTERM" for a named signal, else the number ("42"); `parse` reads either back.
     public static func name(_ signal: Int32) -> String {
         names.first { $0.number == signal }.map { "SIG" + $0.name } ?? String(signal)

@@ -143,28 +143,39 @@ public struct ServiceConfiguration: Sendable, Equatable {
             if let problem { issues.append(ConfigIssue(key: key, message: problem)) }
         }
         check([], Self.validateName(name))
+        // execve takes C strings: a NUL would silently cut the argument (or variable) there.
+        let nul = "must not contain a NUL character (exec would cut the text there)"
         if command.isEmpty {
             check(["command"], "must not be empty: give the program and its arguments")
         } else if command[0].isEmpty {
             check(["command"], "the program (first element) must not be empty")
+        } else if command.contains(where: { $0.utf8.contains(0) }) {
+            check(["command"], nul)
         }
-        for variable in environment.keys.sorted() where variable.isEmpty || variable.contains("=") {
-            check(["environment", variable], "invalid environment variable name: must be non-empty, without '='")
+        for variable in environment.keys.sorted() {
+            if variable.isEmpty || variable.contains("=") {
+                check(["environment", variable], "invalid environment variable name: must be non-empty, without '='")
+            } else if variable.utf8.contains(0) || environment[variable]!.utf8.contains(0) {
+                check(["environment", variable], nul)
+            }
         }
+        check(["stop_signal"], SignalName.stopSignalProblem(stopSignal))
         if let workingDirectory, !workingDirectory.hasPrefix("/") {
             check(["working_directory"], "must be an absolute path")
+        } else if let workingDirectory, workingDirectory.utf8.contains(0) {
+            check(["working_directory"], nul)
         }
-        check(["user"], user == "" ? "must not be empty" : nil)
-        check(["group"], group == "" ? "must not be empty" : nil)
+        check(["user"], user == "" ? "must not be empty" : user?.utf8.contains(0) == true ? nul : nil)
+        check(["group"], group == "" ? "must not be empty" : group?.utf8.contains(0) == true ? nul : nil)
+        if group != nil && user == nil {
+            check(["group"], "takes effect only with user: set user too (without it the service runs as Steward's own user)")
+        }
         if backoff.maximumDelay < backoff.initialDelay {
             let delays = "\(DurationText.format(backoff.maximumDelay)) < \(DurationText.format(backoff.initialDelay))"
             check(["restart_delay_max"], "must be at least restart_delay (\(delays))")
         }
         check(["start_limit"], backoff.startLimit < 0 ? "must not be negative (0 means never give up)" : nil)
-        if memory.sampleInterval < MemoryGuardConfiguration.minimumSampleInterval {
-            let minimum = DurationText.format(MemoryGuardConfiguration.minimumSampleInterval)
-            check(["memory", "sample_interval"], "must be at least \(minimum)")
-        }
+        issues += memory.validate().map { ConfigIssue(key: ["memory"] + $0.key, message: $0.message) }
         return issues
     }
 }
@@ -185,6 +196,30 @@ public struct MemoryGuardConfiguration: Sendable, Equatable {
     public var highBytes: UInt64?
     /// The kernel's hard limit (memory.max, or memory.limit_in_bytes on cgroup v1).
     public var maxBytes: UInt64?
+
+    /// Below this no program runs: a smaller `anon_limit` restarts every service each window, a
+    /// smaller `max` OOM-kills it in a loop.
+    public static let minimumLimitBytes: UInt64 = 1 << 20
+
+    /// Limits that cannot work together; `key` paths are relative to `[memory]`.
+    public func validate() -> [ConfigIssue] {
+        var issues: [ConfigIssue] = []
+        if sampleInterval < Self.minimumSampleInterval {
+            issues.append(ConfigIssue(key: ["sample_interval"], message: "must be at least \(DurationText.format(Self.minimumSampleInterval))"))
+        }
+        for (key, bytes) in [("anon_limit", anonLimitBytes), ("high", highBytes), ("max", maxBytes)] {
+            if let bytes, bytes < Self.minimumLimitBytes {
+                issues.append(ConfigIssue(key: [key], message: "must be at least \(ByteSize.format(Self.minimumLimitBytes)): no program runs in \(ByteSize.format(bytes))"))
+            }
+        }
+        if let highBytes, let maxBytes, highBytes > maxBytes {
+            issues.append(ConfigIssue(key: ["high"], message: "must not be above max (\(ByteSize.format(highBytes)) > \(ByteSize.format(maxBytes)))"))
+        }
+        if let anonLimitBytes, let maxBytes, anonLimitBytes > maxBytes {
+            issues.append(ConfigIssue(key: ["anon_limit"], message: "is above max (\(ByteSize.format(anonLimitBytes)) > \(ByteSize.format(maxBytes))): the kernel OOM-kills the service at max before the guard would act"))
+        }
+        return issues
+    }
 
     /// `anonLimitFor` defaults to three samples, so one spike does not trigger the guard.
     public init(

@@ -1,4 +1,6 @@
 import Glibc
+import StewardConfig
+import StewardTOML
 
 /// Resolves `user` / `group` from the config to ids, as systemd's User=/Group= do: the user's
 /// primary group and supplementary groups unless a group is named.
@@ -18,7 +20,7 @@ enum IdentityResolver {
         } else {
             getpwnam_r(user, &entry, &buffer, buffer.count, &result)
         }
-        guard result != nil else { throw ResolveError(message: "unknown user \"\(user)\"") }
+        guard result != nil else { throw ResolveError(key: "user", message: "unknown user \(user.quotedForMessage)") }
         let name = String(cString: entry.pw_name)
         var gid = entry.pw_gid
         if let group {
@@ -43,12 +45,39 @@ enum IdentityResolver {
         var result: UnsafeMutablePointer<Glibc.group>?
         var buffer = [CChar](repeating: 0, count: 16 * 1024)
         getgrnam_r(group, &entry, &buffer, buffer.count, &result)
-        guard result != nil else { throw ResolveError(message: "unknown group \"\(group)\"") }
+        guard result != nil else { throw ResolveError(key: "group", message: "unknown group \(group.quotedForMessage)") }
         return entry.gr_gid
     }
 
     struct ResolveError: Error, CustomStringConvertible {
+        /// The config key at fault: "user" or "group".
+        var key: String
         var message: String
         var description: String { message }
+    }
+}
+
+extension ServiceConfiguration {
+    /// What only this machine can tell: the user and group exist, the working directory is a
+    /// directory. `check` and `run` ask before starting anything, so a typo fails at once with
+    /// its line instead of at every start; `key` paths are relative to the service's table.
+    public func hostProblems() -> [ConfigIssue] {
+        var issues: [ConfigIssue] = []
+        if let user {
+            do {
+                _ = try IdentityResolver.resolve(user: user, group: group)
+            } catch {
+                issues.append(ConfigIssue(key: [error.key], message: error.message))
+            }
+        }
+        if let workingDirectory {
+            var status = stat()
+            if stat(workingDirectory, &status) != 0 {
+                issues.append(ConfigIssue(key: ["working_directory"], message: "\(workingDirectory): \(String(cString: strerror(errno)))"))
+            } else if status.st_mode & S_IFMT != S_IFDIR {
+                issues.append(ConfigIssue(key: ["working_directory"], message: "\(workingDirectory): not a directory"))
+            }
+        }
+        return issues
     }
 }

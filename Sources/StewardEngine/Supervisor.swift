@@ -196,9 +196,13 @@ public final class Supervisor: Sendable {
     public func shutdown(signal: Int32? = nil) async {
         guard !shutdownStarted.withLock({ started in defer { started = true }; return started }) else { return }
         observer.stopping()
-        let runners = state.withLock { Array($0.runners.values) }
+        let (runners, started) = state.withLock { state in
+            (Array(state.runners.values), state.runners.filter { state.loops[$0.key] != nil }.map(\.value))
+        }
+        // A runner whose loop never started (Steward stopped before `start`) has nothing to stop,
+        // and nobody would answer its stop event.
         await withTaskGroup(of: Void.self) { group in
-            for runner in runners {
+            for runner in started {
                 group.addTask { await runner.stop(signal: signal) }
             }
         }

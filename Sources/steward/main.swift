@@ -68,8 +68,12 @@ struct Run: AsyncParsableCommand {
             configuration: configuration, output: logging.serviceOutput, observer: SystemdNotifier(), logger: logger
         )
         let path = config
-        await supervisor.run(servingMetricsAt: configuration.metricsListen, logger: logger) {
-            try StewardConfiguration.load(contentsOf: path)
+        do {
+            try await supervisor.run(servingMetricsAt: configuration.metricsListen, logger: logger) {
+                try StewardConfiguration.load(contentsOf: path, checkingHost: { $0.hostProblems() })
+            }
+        } catch {
+            throw CommandFailure(description: "\(config): metrics.listen: \(error)")
         }
     }
 }
@@ -168,7 +172,11 @@ struct Exec: AsyncParsableCommand {
         let supervisor = try Supervisor(
             configuration: configuration, output: logging.serviceOutput, observer: SystemdNotifier(), logger: logger
         )
-        await supervisor.run(servingMetricsAt: metricsAddress, untilSettled: true, forwardStopSignal: true, logger: logger)
+        do {
+            try await supervisor.run(servingMetricsAt: metricsAddress, untilSettled: true, forwardStopSignal: true, logger: logger)
+        } catch {
+            throw CommandFailure(description: "--metrics: \(error)")
+        }
         let snapshot = supervisor.snapshot(of: name)
         let status: Int32 = snapshot?.lastExit?.shellStatus ?? (snapshot.map { if case .failed = $0.state { 127 } else { 0 } } ?? 0)
         throw ExitCode(status)
@@ -206,7 +214,7 @@ struct Exec: AsyncParsableCommand {
                 maxBytes: try memoryMax.map { try parse($0, "memory-max", ByteSize.parse) }
             )
         )
-        if let issue = service.validate().first {
+        if let issue = (service.validate() + service.hostProblems()).first {
             throw ValidationError("\(issue)")
         }
         return service
@@ -262,7 +270,7 @@ struct CommandFailure: Error, CustomStringConvertible {
 
 func loadConfiguration(_ path: String) throws -> StewardConfiguration {
     do {
-        return try StewardConfiguration.load(contentsOf: path)
+        return try StewardConfiguration.load(contentsOf: path, checkingHost: { $0.hostProblems() })
     } catch {
         throw CommandFailure(description: error.description)
     }

@@ -231,6 +231,45 @@ struct CLITests {
         }
     }
 
+    @Test("`steward check` and `run` refuse an unknown user at its line before starting anything")
+    func unknownUserIsRefusedAtLoad() async throws {
+        let config = try writeConfig("[services.a]\ncommand = [\"/bin/sh\", \"-c\", \"echo started\"]\nuser = \"no-such-user-here\"\n")
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        for command in ["check", "run"] {
+            try await withSteward([command, "--config", config]) { steward in
+                let status = try await withDeadline("\(command) to refuse") { await steward.waitForExit() }
+                #expect(status == .exited(1))
+                #expect(steward.output.lines.map(\.text) == ["Error: \(config):3: services.a.user: unknown user \"no-such-user-here\""])
+                #expect(childCgroups(of: steward.cgroup).isEmpty)
+            }
+        }
+    }
+
+    @Test("`steward run` with a listen address that cannot be bound stops at start with that error, starting nothing")
+    func busyListenAddressStopsRun() async throws {
+        // A port this test holds open, so the bind must fail.
+        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(holder) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, length) == 0 && getsockname(holder, $0, &length) == 0 }
+        }
+        try #require(bound && listen(holder, 1) == 0)
+        let port = UInt16(bigEndian: address.sin_port)
+        let config = try writeConfig("[metrics]\nlisten = \"127.0.0.1:\(port)\"\n[services.a]\ncommand = [\"/bin/sh\", \"-c\", \"echo started; exec sleep 1000\"]\n")
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        try await withSteward(["run", "--config", config]) { steward in
+            let status = try await withDeadline("run to refuse") { await steward.waitForExit() }
+            #expect(status == .exited(1))
+            let expected = "Error: \(config): metrics.listen: cannot serve metrics on 127.0.0.1:\(port): bind(descriptor:ptr:bytes:): Address already in use) (errno: 98)"
+            #expect(steward.output.lines.map(\.text) == [expected])
+            #expect(childCgroups(of: steward.cgroup).isEmpty, "\(childCgroups(of: steward.cgroup))")
+        }
+    }
+
     @Test("`steward exec --anon-limit` restarts a leaking service, logging why")
     func execAnonLimit() async throws {
         let leaker = "import time\nkept = []\nwhile True:\n    b = bytearray(4 << 20); b[::4096] = b'x' * len(b[::4096]); kept.append(b); print('held', len(kept) * 4, flush=True); time.sleep(0.05)"
