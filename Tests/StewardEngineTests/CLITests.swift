@@ -100,9 +100,12 @@ struct CLITests {
         await process.cleanUp()
     }
 
+    /// Writes a config file; without a `[metrics]` table of its own it gets one on a port the kernel
+    /// picks, so Stewards of tests running side by side never compete for the default port.
     func writeConfig(_ text: String) throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("steward-\(UUID().uuidString).toml").path
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let metrics = text.contains("[metrics]") ? "" : "\n[metrics]\nlisten = \"127.0.0.1:0\"\n"
+        try (text + metrics).write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
