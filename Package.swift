@@ -94,7 +94,7 @@ let package = Package(
         .testTarget(
             name: "StewardMetricsTests",
             dependencies: [
-                "StewardMetrics", "StewardServer", "StewardEngine", "CgroupFS", "CgroupStats", "StewardTestSupport",
+                "StewardMetrics", "StewardServer", "StewardEngine", "StewardConfig", "CgroupFS", "CgroupStats", "StewardTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             // Expected outputs, read through #filePath.

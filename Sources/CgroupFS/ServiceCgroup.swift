@@ -54,6 +54,31 @@ public struct ServiceCgroup: Sendable, Equatable {
         if let max { try CgroupFile.write(String(max), to: directory + "/" + maxFile) }
     }
 
+    /// The kernel's task and CPU limits: pids.max; cpu.weight and cpu.max on v2, cpu.shares
+    /// (weight × 1024 / 100, as systemd converts) and cpu.cfs_period_us / cpu.cfs_quota_us on v1.
+    public func setTaskAndCPULimits(pidsMax: Int?, cpuWeight: Int?, cpuQuotaMicroseconds: Int?, periodMicroseconds: Int) throws(CgroupFSError) {
+        let unified = mode == .unified
+        if let pidsMax, let directory = unified ? v2Directory : v1Directory(for: "pids") {
+            try CgroupFile.write(String(pidsMax), to: directory + "/pids.max")
+        }
+        guard let directory = unified ? v2Directory : v1Directory(for: "cpu") else { return }
+        if let cpuWeight {
+            if unified {
+                try CgroupFile.write(String(cpuWeight), to: directory + "/cpu.weight")
+            } else {
+                try CgroupFile.write(String(min(max(cpuWeight * 1024 / 100, 2), 262_144)), to: directory + "/cpu.shares")
+            }
+        }
+        if let cpuQuotaMicroseconds {
+            if unified {
+                try CgroupFile.write("\(cpuQuotaMicroseconds) \(periodMicroseconds)", to: directory + "/cpu.max")
+            } else {
+                try CgroupFile.write(String(periodMicroseconds), to: directory + "/cpu.cfs_period_us")
+                try CgroupFile.write(String(cpuQuotaMicroseconds), to: directory + "/cpu.cfs_quota_us")
+            }
+        }
+    }
+
     public func pids() throws(CgroupFSError) -> [pid_t] {
         try CgroupFile.readPids(trackingDirectory + "/cgroup.procs")
     }

@@ -98,7 +98,7 @@ extension ServiceConfiguration {
         try table.allowKeys([
             "command", "restart", "stop_timeout", "stop_signal", "kill_mode", "environment",
             "working_directory", "user", "group", "autostart", "restart_delay", "restart_delay_max",
-            "restart_reset_after", "start_limit", "ready", "start_timeout", "memory",
+            "restart_reset_after", "start_limit", "ready", "start_timeout", "memory", "pids_max", "cpu_weight", "cpu_max",
         ])
         guard let command = try table.strings("command") else {
             throw table.error(["command"], "missing: give the program and its arguments, e.g. [\"/usr/bin/api\"]")
@@ -122,6 +122,11 @@ extension ServiceConfiguration {
         readiness = try table.choice("ready") ?? readiness
         startTimeout = try table.duration("start_timeout") ?? startTimeout
         if let memory = try table.table("memory") { self.memory = try MemoryGuardConfiguration(memory) }
+        resources = ResourceLimits(
+            pidsMax: try table.int("pids_max"),
+            cpuWeight: try table.int("cpu_weight"),
+            cpuMaxPercent: try table.parsed("cpu_max", "CPU quota", expected: "a percentage of one CPU, e.g. \"50%\" or \"200%\"", ResourceLimits.parsePercent)
+        )
     }
 }
 

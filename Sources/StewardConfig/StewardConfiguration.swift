@@ -85,6 +85,8 @@ public struct ServiceConfiguration: Sendable, Equatable {
     /// How long a `notify` service may take to report ready.
     public var startTimeout: Duration
     public var memory: MemoryGuardConfiguration
+    /// `pids_max`, `cpu_weight`, `cpu_max`: the kernel's task and CPU limits for the cgroup.
+    public var resources: ResourceLimits
 
     public init(
         name: String,
@@ -101,7 +103,8 @@ public struct ServiceConfiguration: Sendable, Equatable {
         backoff: BackoffPolicy = BackoffPolicy(),
         readiness: Readiness = .started,
         startTimeout: Duration = .seconds(90),
-        memory: MemoryGuardConfiguration = MemoryGuardConfiguration()
+        memory: MemoryGuardConfiguration = MemoryGuardConfiguration(),
+        resources: ResourceLimits = ResourceLimits()
     ) {
         self.name = name
         self.command = command
@@ -118,6 +121,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
         self.readiness = readiness
         self.startTimeout = startTimeout
         self.memory = memory
+        self.resources = resources
     }
 
     /// Why `name` cannot name a service, or nil if it can.
@@ -176,6 +180,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
         }
         check(["start_limit"], backoff.startLimit < 0 ? "must not be negative (0 means never give up)" : nil)
         issues += memory.validate().map { ConfigIssue(key: ["memory"] + $0.key, message: $0.message) }
+        issues += resources.validate()
         return issues
     }
 }
@@ -236,5 +241,58 @@ public struct MemoryGuardConfiguration: Sendable, Equatable {
         self.includesShmem = includesShmem
         self.highBytes = highBytes
         self.maxBytes = maxBytes
+    }
+}
+
+/// The kernel's task and CPU limits for a service's cgroup, written before it starts: v2 `pids.max`,
+/// `cpu.weight`, `cpu.max`; v1 `pids.max`, `cpu.shares`, `cpu.cfs_quota_us` (hybrid hosts use v1's).
+public struct ResourceLimits: Sendable, Equatable {
+    /// Tasks (processes and threads) the cgroup may hold at once: a fork bomb stops there.
+    public var pidsMax: Int?
+    /// CPU share relative to other cgroups, 1 to 10000 (100 is everyone's default), as systemd's
+    /// CPUWeight=.
+    public var cpuWeight: Int?
+    /// CPU time per period as a percentage of one CPU ("150%" is one and a half), as systemd's
+    /// CPUQuota=.
+    public var cpuMaxPercent: Double?
+
+    /// The period `cpu_max` is enforced over (systemd's default too).
+    public static let cpuPeriodMicroseconds = 100_000
+    /// The kernel's largest pid (PID_MAX_LIMIT on 64-bit).
+    public static let largestPidsMax = 4_194_304
+    public static let cpuWeights = 1 ... 10_000
+
+    public init(pidsMax: Int? = nil, cpuWeight: Int? = nil, cpuMaxPercent: Double? = nil) {
+        self.pidsMax = pidsMax
+        self.cpuWeight = cpuWeight
+        self.cpuMaxPercent = cpuMaxPercent
+    }
+
+    /// `cpu_max` as the quota per `cpuPeriodMicroseconds`.
+    public var cpuQuotaMicroseconds: Int? {
+        cpuMaxPercent.map { Int(($0 / 100 * Double(Self.cpuPeriodMicroseconds)).rounded()) }
+    }
+
+    /// Parses "150%" (the percent sign is required: a bare number could mean cores or percent).
+    public static func parsePercent(_ text: String) -> Double? {
+        guard text.hasSuffix("%"), let value = Double(text.dropLast()), value.isFinite else { return nil }
+        return value
+    }
+
+    /// Limits the kernel would refuse or that would stop the service from running at all; `key`
+    /// paths are relative to the service's table.
+    public func validate() -> [ConfigIssue] {
+        var issues: [ConfigIssue] = []
+        if let pidsMax, !(1 ... Self.largestPidsMax).contains(pidsMax) {
+            issues.append(ConfigIssue(key: ["pids_max"], message: "must be 1 to \(Self.largestPidsMax) (the main process is one task)"))
+        }
+        if let cpuWeight, !Self.cpuWeights.contains(cpuWeight) {
+            issues.append(ConfigIssue(key: ["cpu_weight"], message: "must be \(Self.cpuWeights.lowerBound) to \(Self.cpuWeights.upperBound) (100 is the default of every cgroup)"))
+        }
+        // The kernel takes no quota under 1 ms per period: 1% of one CPU.
+        if let cpuMaxPercent, cpuMaxPercent < 1 || cpuMaxPercent > 100_000 {
+            issues.append(ConfigIssue(key: ["cpu_max"], message: "must be 1% to 100000% of one CPU"))
+        }
+        return issues
     }
 }

@@ -358,6 +358,11 @@ final class ServiceRunner: Sendable {
         }
         try cgroup.create()
         try cgroup.setMemoryLimits(high: configuration.memory.highBytes, max: configuration.memory.maxBytes)
+        let resources = configuration.resources
+        try cgroup.setTaskAndCPULimits(
+            pidsMax: resources.pidsMax, cpuWeight: resources.cpuWeight, cpuQuotaMicroseconds: resources.cpuQuotaMicroseconds,
+            periodMicroseconds: ResourceLimits.cpuPeriodMicroseconds
+        )
         let devNull = try FileDescriptor.open("/dev/null", .readOnly, options: [.closeOnExec])
         defer { try? devNull.close() }
         let stdout: FileDescriptor, stderr: FileDescriptor

@@ -11,6 +11,8 @@ public struct ServiceReading: Sendable {
     public var supervision: Supervision?
     /// The memory guard's limit from the configuration.
     public var anonLimitBytes: UInt64?
+    /// The kernel task and CPU limits from the configuration.
+    public var resources: ResourceLimits
     /// Nil while the service has no cgroup: before its first start, between runs, after it ended.
     public var cgroup: CgroupSample?
     /// CPU, OOM kills and memory pressure since Steward started (of the cgroup alone for inspect --cgroup).
@@ -34,10 +36,14 @@ public struct ServiceReading: Sendable {
     }
 
     /// `counters` defaults to the cgroup's own.
-    public init(name: String, supervision: Supervision?, anonLimitBytes: UInt64?, cgroup: CgroupSample?, counters: CgroupCounters? = nil) {
+    public init(
+        name: String, supervision: Supervision?, anonLimitBytes: UInt64?, resources: ResourceLimits = ResourceLimits(),
+        cgroup: CgroupSample?, counters: CgroupCounters? = nil
+    ) {
         self.name = name
         self.supervision = supervision
         self.anonLimitBytes = anonLimitBytes
+        self.resources = resources
         self.cgroup = cgroup
         self.counters = counters ?? cgroup?.counters ?? .none
     }
@@ -51,6 +57,7 @@ public struct ServiceReading: Sendable {
                 restarts: snapshot.restarts, anonLimitLastTriggerSeconds: snapshot.anonLimitLastTriggerSeconds
             ),
             anonLimitBytes: configuration?.memory.anonLimitBytes,
+            resources: configuration?.resources ?? ResourceLimits(),
             cgroup: cgroup,
             counters: snapshot.cumulativeCounters(adding: cgroup?.counters ?? .none, readAfter: earlier)
         )
@@ -111,6 +118,18 @@ public enum ServiceMetrics {
             "steward_service_anon_limit_bytes", .gauge,
             help: "The memory guard's limit on anon (+ swap, + shmem if the service opts in): anon_limit in [services.<name>.memory]; absent when not set."
         )
+        var pidsMax = MetricFamily(
+            "steward_service_pids_max", .gauge,
+            help: "The most tasks (processes and threads) the kernel lets the service's cgroup hold: pids_max in [services.<name>]; absent when not set."
+        )
+        var cpuWeight = MetricFamily(
+            "steward_service_cpu_weight", .gauge,
+            help: "The service's CPU weight against other cgroups (1 to 10000, 100 by default): cpu_weight in [services.<name>]; absent when not set."
+        )
+        var cpuMax = MetricFamily(
+            "steward_service_cpu_max_cores", .gauge,
+            help: "The CPU time the kernel allows the service per period, in CPUs (1.5 = one and a half): cpu_max in [services.<name>]; absent when not set."
+        )
         var lastTrigger = MetricFamily(
             "steward_service_anon_limit_last_trigger_timestamp_seconds", .gauge,
             help: "Unix time the memory guard last restarted the service because its anon (+ swap) stayed above anon_limit; absent until it has."
@@ -148,6 +167,9 @@ public enum ServiceMetrics {
                 }
             }
             if let limit = reading.anonLimitBytes { anonLimit.add(Double(limit), [service]) }
+            if let limit = reading.resources.pidsMax { pidsMax.add(Double(limit), [service]) }
+            if let weight = reading.resources.cpuWeight { cpuWeight.add(Double(weight), [service]) }
+            if let percent = reading.resources.cpuMaxPercent { cpuMax.add(percent / 100, [service]) }
             if let seconds = reading.supervision?.anonLimitLastTriggerSeconds { lastTrigger.add(seconds, [service]) }
             let counters = reading.counters
             if let user = counters.cpuUserSeconds { cpu.add(user, [service, Label("mode", "user")]) }
@@ -163,6 +185,6 @@ public enum ServiceMetrics {
             }
             if let count = sample.pids { pids.add(Double(count), [service]) }
         }
-        return [state, up, startTime, restarts, anonLimit, lastTrigger] + memory + [cpu, pids, oomKills, pressure]
+        return [state, up, startTime, restarts, anonLimit, lastTrigger, pidsMax, cpuWeight, cpuMax] + memory + [cpu, pids, oomKills, pressure]
     }
 }

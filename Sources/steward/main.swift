@@ -150,6 +150,15 @@ struct Exec: AsyncParsableCommand {
     @Option(help: "The kernel's hard memory limit for the cgroup (memory.max).")
     var memoryMax: String?
 
+    @Option(help: "The most tasks (processes and threads) the service's cgroup may hold (pids.max).")
+    var pidsMax: Int?
+
+    @Option(help: "CPU weight against other cgroups, 1 to 10000 (default 100; cpu.weight, or cpu.shares on v1).")
+    var cpuWeight: Int?
+
+    @Option(help: "CPU time as a percentage of one CPU, e.g. 50% or 200% (cpu.max, or the CFS quota on v1).")
+    var cpuMax: String?
+
     @Option(help: "started (default) or notify: the service is up once it sends READY=1 to $NOTIFY_SOCKET.")
     var ready: String = Readiness.started.rawValue
 
@@ -212,6 +221,9 @@ struct Exec: AsyncParsableCommand {
                 includesShmem: anonLimitIncludesShmem,
                 highBytes: try memoryHigh.map { try parse($0, "memory-high", ByteSize.parse) },
                 maxBytes: try memoryMax.map { try parse($0, "memory-max", ByteSize.parse) }
+            ),
+            resources: ResourceLimits(
+                pidsMax: pidsMax, cpuWeight: cpuWeight, cpuMaxPercent: try cpuMax.map { try parse($0, "cpu-max", ResourceLimits.parsePercent) }
             )
         )
         if let issue = (service.validate() + service.hostProblems()).first {

@@ -50,6 +50,9 @@ private func parseError(_ text: String) -> ConfigError? {
             start_limit = 0
             ready = "notify"
             start_timeout = "2m"
+            pids_max = 512
+            cpu_weight = 200
+            cpu_max = "12.5%"
 
             [services.api.memory]
             anon_limit = "512MiB"
@@ -86,7 +89,8 @@ private func parseError(_ text: String) -> ConfigError? {
                         includesShmem: true,
                         highBytes: 1536 << 20,
                         maxBytes: 2 << 30
-                    )
+                    ),
+                    resources: ResourceLimits(pidsMax: 512, cpuWeight: 200, cpuMaxPercent: 12.5)
                 ),
                 ServiceConfiguration(
                     name: "worker",
@@ -99,6 +103,7 @@ private func parseError(_ text: String) -> ConfigError? {
         #expect(configuration == expected)
         #expect(configuration.services.map(\.name) == ["api", "worker"])
         #expect(configuration.metricsListen.description == "[::1]:9100")
+        #expect(configuration.services[0].resources.cpuQuotaMicroseconds == 12_500)
     }
 
     /// Spelled out rather than compared with the initialisers' defaults, which could be wrong themselves.
@@ -315,6 +320,17 @@ private func parseError(_ text: String) -> ConfigError? {
             line: 5, key: "services.api.memory.anon_limit", message: "is above max (2GiB > 1GiB)"),
         BadInput(label: "group without user", toml: api + "group = \"nogroup\"\n",
             line: 3, key: "services.api.group", message: "takes effect only with user"),
+        // Task and CPU limits
+        BadInput(label: "pids_max 0", toml: api + "pids_max = 0\n",
+            line: 3, key: "services.api.pids_max", message: "must be 1 to 4194304"),
+        BadInput(label: "cpu_weight 0", toml: api + "cpu_weight = 0\n",
+            line: 3, key: "services.api.cpu_weight", message: "must be 1 to 10000"),
+        BadInput(label: "cpu_weight above 10000", toml: api + "cpu_weight = 10001\n",
+            line: 3, key: "services.api.cpu_weight", message: "must be 1 to 10000"),
+        BadInput(label: "cpu_max without %", toml: api + "cpu_max = \"50\"\n",
+            line: 3, key: "services.api.cpu_max", message: "invalid CPU quota \"50\" (expected a percentage of one CPU"),
+        BadInput(label: "cpu_max under 1%", toml: api + "cpu_max = \"0.5%\"\n",
+            line: 3, key: "services.api.cpu_max", message: "must be 1% to 100000% of one CPU"),
         // Layouts: the line is still the key's own
         BadInput(label: "top-level dotted key", toml: "services.api.command = [\"/bin/api\"]\n\nservices.api.restart = \"sometimes\"\n",
             line: 3, key: "services.api.restart", message: "invalid value"),

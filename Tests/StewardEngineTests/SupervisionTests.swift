@@ -124,6 +124,33 @@ struct SupervisionTests {
         }
     }
 
+    @Test("pids_max caps a fork bomb while it runs; cpu_weight and cpu_max reach the kernel's files")
+    func taskAndCPULimits() async throws {
+        // Forks sleepers until the kernel refuses (pids.max), says how many it got, and keeps going.
+        let bomb = #"exec perl -e '$| = 1; my $n = 0; while ($n < 200) { my $pid = fork(); last unless defined $pid; if (!$pid) { sleep 1000; exit } $n++ } print "forked $n\n"; sleep 1000'"#
+        var capped = service("capped", bomb)
+        capped.resources = ResourceLimits(pidsMax: 16, cpuWeight: 50, cpuMaxPercent: 150)
+        try await withSupervisor([capped]) { supervisor, sink in
+            let line = try await withDeadline("the bomb to hit the cap") { await sink.waitForLine { $0.text.hasPrefix("forked ") } }
+            let forked = try #require(Int(line.text.dropFirst("forked ".count)))
+            #expect(forked < 16, "the shell itself is one of the 16 tasks: \(forked) sleepers")
+            let cgroup = try #require(supervisor.snapshot(of: "capped")?.cgroup)
+            #expect(try cgroup.pids().count <= 16)
+            #expect(supervisor.snapshot(of: "capped")?.isUp == true, "hitting the cap costs the service nothing else")
+            let read = { (directory: String?, file: String) in try CgroupFile.readText(try #require(directory) + "/" + file) }
+            if cgroup.mode == .unified {
+                #expect(try read(cgroup.v2Directory, "pids.max") == "16\n")
+                #expect(try read(cgroup.v2Directory, "cpu.weight") == "50\n")
+                #expect(try read(cgroup.v2Directory, "cpu.max") == "150000 100000\n")
+            } else {
+                #expect(try read(cgroup.v1Directory(for: "pids"), "pids.max") == "16\n")
+                #expect(try read(cgroup.v1Directory(for: "cpu"), "cpu.shares") == "512\n")
+                #expect(try read(cgroup.v1Directory(for: "cpu"), "cpu.cfs_quota_us") == "150000\n")
+                #expect(try read(cgroup.v1Directory(for: "cpu"), "cpu.cfs_period_us") == "100000\n")
+            }
+        }
+    }
+
     @Test("a line without a newline is cut at the line limit, not buffered without bound")
     func hugeLineIsBounded() async throws {
         let printer = service("printer", "head -c 100000 /dev/zero | tr '\\\\0' x; echo; echo done")

@@ -1,5 +1,6 @@
 import CgroupFS
 import CgroupStats
+import StewardConfig
 import StewardCore
 import StewardTestSupport
 import Testing
@@ -51,7 +52,8 @@ enum FixtureReadings {
         )
         let up = ServiceReading.Supervision(state: .running, isUp: true, startTimeSeconds: 1_700_000_000.25, restarts: [.exit: 2, .anonMemory: 1])
         return [
-            ServiceReading(name: "api", supervision: up, anonLimitBytes: 64 << 20, cgroup: try hybrid()),
+            ServiceReading(name: "api", supervision: up, anonLimitBytes: 64 << 20,
+                           resources: ResourceLimits(pidsMax: 512, cpuWeight: 200, cpuMaxPercent: 150), cgroup: try hybrid()),
             // Between runs: no cgroup, but the ended runs' counters (its first run was OOM-killed).
             ServiceReading(name: "batch", supervision: .init(state: .backoff, isUp: false, startTimeSeconds: 1_700_000_100, restarts: [.signal: 1]),
                            anonLimitBytes: nil, cgroup: nil,
