@@ -41,10 +41,14 @@ extension StewardConfiguration {
     private init(_ document: TableReader) throws(ConfigError) {
         try document.allowKeys(["metrics", "cgroup", "services"])
         var listen = ListenAddress.defaultMetrics
+        var limits = MetricsListenLimits()
         if let metrics = try document.table("metrics") {
-            try metrics.allowKeys(["listen"])
+            try metrics.allowKeys(["listen", "max_connections", "idle_timeout", "max_header_bytes"])
             let expected = "host:port, e.g. 127.0.0.1:9464 or [::1]:9464"
             listen = try metrics.parsed("listen", "listen address", expected: expected, ListenAddress.parse) ?? listen
+            limits.maxConnections = try metrics.int("max_connections") ?? limits.maxConnections
+            limits.idleTimeout = try metrics.duration("idle_timeout") ?? limits.idleTimeout
+            limits.maxHeaderBytes = try metrics.size("max_header_bytes").map { Int(clamping: $0) } ?? limits.maxHeaderBytes
         }
         var root: String?
         if let cgroup = try document.table("cgroup") {
@@ -55,7 +59,7 @@ extension StewardConfiguration {
         for service in try document.table("services")?.subtables() ?? [] {
             services.append(try ServiceConfiguration(service))
         }
-        self.init(metricsListen: listen, cgroupRoot: root, services: services)
+        self.init(metricsListen: listen, metricsLimits: limits, cgroupRoot: root, services: services)
     }
 
     private static func readFile(_ path: String) throws(ConfigError) -> String {

@@ -11,6 +11,8 @@ import StewardCore
 public struct StewardConfiguration: Sendable, Equatable {
     /// `[metrics] listen`: where the Prometheus endpoint listens.
     public var metricsListen: ListenAddress
+    /// `[metrics] max_connections`, `idle_timeout`, `max_header_bytes`: what one client may take.
+    public var metricsLimits: MetricsListenLimits
     /// `[cgroup] root`: the cgroup to create service cgroups under, in every hierarchy; nil nests
     /// them directly below Steward's own cgroup, a relative path nests them below that path inside
     /// Steward's own cgroup, an absolute path is taken from each hierarchy's root.
@@ -20,10 +22,12 @@ public struct StewardConfiguration: Sendable, Equatable {
 
     public init(
         metricsListen: ListenAddress = .defaultMetrics,
+        metricsLimits: MetricsListenLimits = MetricsListenLimits(),
         cgroupRoot: String? = nil,
         services: [ServiceConfiguration] = []
     ) {
         self.metricsListen = metricsListen
+        self.metricsLimits = metricsLimits
         self.cgroupRoot = cgroupRoot
         self.services = services.sorted { $0.name < $1.name }
     }
@@ -35,6 +39,7 @@ public struct StewardConfiguration: Sendable, Equatable {
         if let cgroupRoot, cgroupRoot.split(separator: "/").contains(where: { $0 == "." || $0 == ".." }) {
             issues.append(ConfigIssue(key: ["cgroup", "root"], message: "must not contain \".\" or \"..\" components"))
         }
+        issues += metricsLimits.validate().map { ConfigIssue(key: ["metrics"] + $0.key, message: $0.message) }
         if services.isEmpty {
             issues.append(ConfigIssue(key: ["services"], message: "no services defined"))
         }
@@ -293,6 +298,36 @@ public struct ResourceLimits: Sendable, Equatable {
         if let cpuMaxPercent, cpuMaxPercent < 1 || cpuMaxPercent > 100_000 {
             issues.append(ConfigIssue(key: ["cpu_max"], message: "must be 1% to 100000% of one CPU"))
         }
+        return issues
+    }
+}
+
+/// How much of Steward one HTTP client of the metrics listener may take. The defaults are far above
+/// what Prometheus needs (one connection per scraper, kept alive, a request every few seconds with
+/// a few hundred bytes of headers) and far below what would cost Steward descriptors or memory.
+public struct MetricsListenLimits: Sendable, Equatable {
+    /// Connections served at once; more wait in the kernel's accept queue.
+    public var maxConnections: Int
+    /// A connection with no request under way for this long is closed: between keep-alive requests,
+    /// and from accept to a complete request header (a client trickling its header is closed).
+    public var idleTimeout: Duration
+    /// The request line and headers together; a larger request is answered 400 and closed.
+    public var maxHeaderBytes: Int
+    /// Header fields per request.
+    public var maxHeaderFields = 100
+
+    public init(maxConnections: Int = 64, idleTimeout: Duration = .seconds(10), maxHeaderBytes: Int = 16 << 10) {
+        self.maxConnections = maxConnections
+        self.idleTimeout = idleTimeout
+        self.maxHeaderBytes = maxHeaderBytes
+    }
+
+    /// `key` paths are relative to `[metrics]`.
+    public func validate() -> [ConfigIssue] {
+        var issues: [ConfigIssue] = []
+        if !(1 ... 65_536).contains(maxConnections) { issues.append(ConfigIssue(key: ["max_connections"], message: "must be 1 to 65536")) }
+        if idleTimeout < .milliseconds(100) { issues.append(ConfigIssue(key: ["idle_timeout"], message: "must be at least 100ms")) }
+        if !(1 << 10 ... 1 << 20).contains(maxHeaderBytes) { issues.append(ConfigIssue(key: ["max_header_bytes"], message: "must be 1KiB to 1MiB")) }
         return issues
     }
 }

@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 import StewardConfig
@@ -13,21 +14,27 @@ import Synchronization
 public struct MetricsServer: Service {
     public let collector: MetricsCollector
     public let address: ListenAddress
+    public let limits: MetricsListenLimits
     private let logger: Logger
     private let onListening: @Sendable (Int) async -> Void
 
     /// `onListening` gets the bound port: the one the kernel picked when `address.port` is 0.
-    public init(collector: MetricsCollector, address: ListenAddress, logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
+    public init(
+        collector: MetricsCollector, address: ListenAddress, limits: MetricsListenLimits = MetricsListenLimits(), logger: Logger,
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) {
         self.collector = collector
         self.address = address
+        self.limits = limits
         self.logger = logger
         self.onListening = onListening
     }
 
     /// Throws when it cannot listen.
     public func run() async throws {
-        let (collector, address, onListening) = (collector, address, onListening)
-        let router = Router()
+        let (collector, address, limits, onListening) = (collector, address, limits, onListening)
+        // HEAD answers what GET would, without the body (curl -I, load balancer checks).
+        let router = Router(options: .autoGenerateHeadEndpoints)
         router.get("metrics") { request, _ in
             Self.exposition(collector.collect(), for: request)
         }
@@ -43,7 +50,13 @@ public struct MetricsServer: Service {
         }
         let application = Application(
             router: router,
-            configuration: ApplicationConfiguration(address: .hostname(address.host, port: address.port)),
+            server: HTTPServerBuilder { responder in MetricsChannel(responder: responder, limits: limits) },
+            configuration: ApplicationConfiguration(
+                address: .hostname(address.host, port: address.port),
+                // Past the limit, connections wait in the kernel's accept queue, not in Steward.
+                backlog: limits.maxConnections,
+                availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections, logger: logger)
+            ),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? address.port) },
             logger: logger
         )
@@ -82,7 +95,8 @@ extension Supervisor {
     /// fails later is logged, and the services are supervised all the same: losing metrics must not
     /// take the services down.
     public func run(
-        servingMetricsAt metricsAddress: ListenAddress?, untilSettled: Bool = false, forwardStopSignal: Bool = false, logger: Logger,
+        servingMetricsAt metricsAddress: ListenAddress?, limits: MetricsListenLimits = MetricsListenLimits(),
+        untilSettled: Bool = false, forwardStopSignal: Bool = false, logger: Logger,
         reload: (@Sendable () throws -> StewardConfiguration)? = nil
     ) async throws(CannotListen) {
         guard let metricsAddress else {
@@ -92,7 +106,7 @@ extension Supervisor {
         let (listening, announce) = AsyncStream.makeStream(of: String?.self)
         let listened = Listened()
         let server = MetricsServer(
-            collector: MetricsCollector(supervisor: self, logger: logger), address: metricsAddress, logger: logger,
+            collector: MetricsCollector(supervisor: self, logger: logger), address: metricsAddress, limits: limits, logger: logger,
             onListening: { _ in
                 listened.value.store(true, ordering: .relaxed)
                 announce.yield(nil)

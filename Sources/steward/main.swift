@@ -69,7 +69,7 @@ struct Run: AsyncParsableCommand {
         )
         let path = config
         do {
-            try await supervisor.run(servingMetricsAt: configuration.metricsListen, logger: logger) {
+            try await supervisor.run(servingMetricsAt: configuration.metricsListen, limits: configuration.metricsLimits, logger: logger) {
                 try StewardConfiguration.load(contentsOf: path, checkingHost: { $0.hostProblems() })
             }
         } catch {

@@ -22,6 +22,9 @@ private func parseError(_ text: String) -> ConfigError? {
         let text = """
             [metrics]
             listen = "[::1]:9100"
+            max_connections = 8
+            idle_timeout = "1m"
+            max_header_bytes = "8KiB"
 
             [cgroup]
             root = "/steward.slice"
@@ -63,6 +66,7 @@ private func parseError(_ text: String) -> ConfigError? {
             """
         let expected = StewardConfiguration(
             metricsListen: ListenAddress(host: "::1", port: 9100),
+            metricsLimits: MetricsListenLimits(maxConnections: 8, idleTimeout: .seconds(60), maxHeaderBytes: 8192),
             cgroupRoot: "/steward.slice",
             services: [
                 ServiceConfiguration(
@@ -320,6 +324,13 @@ private func parseError(_ text: String) -> ConfigError? {
             line: 5, key: "services.api.memory.anon_limit", message: "is above max (2GiB > 1GiB)"),
         BadInput(label: "group without user", toml: api + "group = \"nogroup\"\n",
             line: 3, key: "services.api.group", message: "takes effect only with user"),
+        // The metrics listener's limits
+        BadInput(label: "max_connections 0", toml: "[metrics]\nmax_connections = 0\n" + api,
+            line: 2, key: "metrics.max_connections", message: "must be 1 to 65536"),
+        BadInput(label: "idle_timeout too short", toml: "[metrics]\nidle_timeout = \"10ms\"\n" + api,
+            line: 2, key: "metrics.idle_timeout", message: "must be at least 100ms"),
+        BadInput(label: "max_header_bytes too large", toml: "[metrics]\nmax_header_bytes = \"2MiB\"\n" + api,
+            line: 2, key: "metrics.max_header_bytes", message: "must be 1KiB to 1MiB"),
         // Task and CPU limits
         BadInput(label: "pids_max 0", toml: api + "pids_max = 0\n",
             line: 3, key: "services.api.pids_max", message: "must be 1 to 4194304"),
