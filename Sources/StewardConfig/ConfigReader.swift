@@ -43,12 +43,13 @@ extension StewardConfiguration {
         var listen = ListenAddress.defaultMetrics
         var limits = MetricsListenLimits()
         if let metrics = try document.table("metrics") {
-            try metrics.allowKeys(["listen", "max_connections", "idle_timeout", "max_header_bytes"])
+            try metrics.allowKeys(["listen", "max_connections", "idle_timeout", "max_header_bytes", "max_body_bytes"])
             let expected = "host:port, e.g. 127.0.0.1:9464 or [::1]:9464"
             listen = try metrics.parsed("listen", "listen address", expected: expected, ListenAddress.parse) ?? listen
             limits.maxConnections = try metrics.int("max_connections") ?? limits.maxConnections
             limits.idleTimeout = try metrics.duration("idle_timeout") ?? limits.idleTimeout
             limits.maxHeaderBytes = try metrics.size("max_header_bytes").map { Int(clamping: $0) } ?? limits.maxHeaderBytes
+            limits.maxBodyBytes = try metrics.size("max_body_bytes").map { Int(clamping: $0) } ?? limits.maxBodyBytes
         }
         var root: String?
         if let cgroup = try document.table("cgroup") {

@@ -11,7 +11,7 @@ import StewardCore
 public struct StewardConfiguration: Sendable, Equatable {
     /// `[metrics] listen`: where the Prometheus endpoint listens.
     public var metricsListen: ListenAddress
-    /// `[metrics] max_connections`, `idle_timeout`, `max_header_bytes`: what one client may take.
+    /// `[metrics] max_connections`, `idle_timeout`, `max_header_bytes`, `max_body_bytes`: what one client may take.
     public var metricsLimits: MetricsListenLimits
     /// `[cgroup] root`: the cgroup to create service cgroups under, in every hierarchy; nil nests
     /// them directly below Steward's own cgroup, a relative path nests them below that path inside
@@ -315,11 +315,14 @@ public struct MetricsListenLimits: Sendable, Equatable {
     public var maxHeaderBytes: Int
     /// Header fields per request.
     public var maxHeaderFields = 100
+    /// A request body (no endpoint takes one): a larger declared one is answered 413 and closed.
+    public var maxBodyBytes: Int
 
-    public init(maxConnections: Int = 64, idleTimeout: Duration = .seconds(10), maxHeaderBytes: Int = 16 << 10) {
+    public init(maxConnections: Int = 64, idleTimeout: Duration = .seconds(10), maxHeaderBytes: Int = 16 << 10, maxBodyBytes: Int = 64 << 10) {
         self.maxConnections = maxConnections
         self.idleTimeout = idleTimeout
         self.maxHeaderBytes = maxHeaderBytes
+        self.maxBodyBytes = maxBodyBytes
     }
 
     /// `key` paths are relative to `[metrics]`.
@@ -328,6 +331,7 @@ public struct MetricsListenLimits: Sendable, Equatable {
         if !(1 ... 65_536).contains(maxConnections) { issues.append(ConfigIssue(key: ["max_connections"], message: "must be 1 to 65536")) }
         if idleTimeout < .milliseconds(100) { issues.append(ConfigIssue(key: ["idle_timeout"], message: "must be at least 100ms")) }
         if !(1 << 10 ... 1 << 20).contains(maxHeaderBytes) { issues.append(ConfigIssue(key: ["max_header_bytes"], message: "must be 1KiB to 1MiB")) }
+        if !(0 ... 1 << 30).contains(maxBodyBytes) { issues.append(ConfigIssue(key: ["max_body_bytes"], message: "must be 0 to 1GiB")) }
         return issues
     }
 }

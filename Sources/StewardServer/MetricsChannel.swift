@@ -9,7 +9,8 @@ import StewardConfig
 
 /// The metrics listener's HTTP/1 connections: Hummingbird's own pipeline (NIO's decoder with header
 /// limits, the idle timer, Hummingbird's request handling), put together here for the two things its
-/// stock `HTTP1Channel` leaves open to a hostile or old client:
+/// stock `HTTP1Channel` leaves open to a hostile or old client (and a body limit: no endpoint takes
+/// a body, so Hummingbird would read and drop any amount of one):
 /// - a connection Hummingbird ends (after a 400, or a request that asked to close) is only
 ///   half-closed, and nothing reads it any more, so it stayed open until the peer gave up:
 ///   `CloseAfterResponse` closes it fully once the response is written;
@@ -36,6 +37,7 @@ struct MetricsChannel: ServerChildChannel, HTTPChannelHandler {
                 withEncoderConfiguration: .init(),
                 withDecoderLimitConfiguration: decoderLimits
             )
+            try pipeline.addHandler(BodyLimit(maxBytes: limits.maxBodyBytes))
             try pipeline.addHandler(KeepAliveNormalizer())
             try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
             try pipeline.addHandler(CloseAfterResponse())
@@ -93,5 +95,48 @@ private final class KeepAliveNormalizer: ChannelDuplexHandler, RemovableChannelH
             return
         }
         context.write(data, promise: promise)
+    }
+}
+
+/// Refuses request bodies beyond `maxBytes`: a declared Content-Length over it is answered 413 and
+/// the connection closed; a chunked body that grows past it has its connection closed.
+private final class BodyLimit: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let maxBytes: Int
+    private var bodyBytes = 0
+    private var refused = false
+
+    init(maxBytes: Int) {
+        self.maxBytes = maxBytes
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !refused else { return }
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            bodyBytes = 0
+            if let declared = head.headers.first(name: "content-length").flatMap(Int.init), declared > maxBytes {
+                refused = true
+                var headers = HTTPHeaders([("content-length", "0"), ("connection", "close")])
+                headers.add(name: "content-type", value: "text/plain; charset=utf-8")
+                let response = HTTPResponseHead(version: .http1_1, status: .payloadTooLarge, headers: headers)
+                context.write(wrapOutboundOut(.head(response)), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+                return
+            }
+        case .body(let buffer):
+            bodyBytes += buffer.readableBytes
+            if bodyBytes > maxBytes {
+                refused = true
+                context.close(promise: nil)
+                return
+            }
+        case .end:
+            break
+        }
+        context.fireChannelRead(data)
     }
 }

@@ -25,6 +25,7 @@ private func parseError(_ text: String) -> ConfigError? {
             max_connections = 8
             idle_timeout = "1m"
             max_header_bytes = "8KiB"
+            max_body_bytes = 0
 
             [cgroup]
             root = "/steward.slice"
@@ -66,7 +67,7 @@ private func parseError(_ text: String) -> ConfigError? {
             """
         let expected = StewardConfiguration(
             metricsListen: ListenAddress(host: "::1", port: 9100),
-            metricsLimits: MetricsListenLimits(maxConnections: 8, idleTimeout: .seconds(60), maxHeaderBytes: 8192),
+            metricsLimits: MetricsListenLimits(maxConnections: 8, idleTimeout: .seconds(60), maxHeaderBytes: 8192, maxBodyBytes: 0),
             cgroupRoot: "/steward.slice",
             services: [
                 ServiceConfiguration(
@@ -331,6 +332,8 @@ private func parseError(_ text: String) -> ConfigError? {
             line: 2, key: "metrics.idle_timeout", message: "must be at least 100ms"),
         BadInput(label: "max_header_bytes too large", toml: "[metrics]\nmax_header_bytes = \"2MiB\"\n" + api,
             line: 2, key: "metrics.max_header_bytes", message: "must be 1KiB to 1MiB"),
+        BadInput(label: "max_body_bytes too large", toml: "[metrics]\nmax_body_bytes = \"2GiB\"\n" + api,
+            line: 2, key: "metrics.max_body_bytes", message: "must be 0 to 1GiB"),
         // Task and CPU limits
         BadInput(label: "pids_max 0", toml: api + "pids_max = 0\n",
             line: 3, key: "services.api.pids_max", message: "must be 1 to 4194304"),
