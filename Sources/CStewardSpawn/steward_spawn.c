@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -58,6 +59,12 @@ static void child_main(const struct steward_spawn_request *rq, int pipe_fd, cons
         if (write(fd, "0", 1) != 1) child_fail(pipe_fd, STEWARD_STAGE_CGROUP);
     }
     if (rq->new_session && setsid() < 0) child_fail(pipe_fd, STEWARD_STAGE_SETSID);
+    if (rq->open_files_soft >= 0) {
+        struct rlimit limit;
+        if (syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &limit) < 0) child_fail(pipe_fd, STEWARD_STAGE_RLIMIT);
+        limit.rlim_cur = (rlim_t)rq->open_files_soft < limit.rlim_max ? (rlim_t)rq->open_files_soft : limit.rlim_max;
+        if (syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &limit, NULL) < 0) child_fail(pipe_fd, STEWARD_STAGE_RLIMIT);
+    }
     if (rq->working_directory && chdir(rq->working_directory) < 0) child_fail(pipe_fd, STEWARD_STAGE_CHDIR);
     if (rq->change_identity) {
         if (syscall(SYS_setgroups, (size_t)rq->group_count, rq->groups) < 0)

@@ -42,6 +42,7 @@ struct SpawnError: Error, CustomStringConvertible {
         case STEWARD_STAGE_SETUID.rawValue: "setuid \(spec.identity?.uid ?? 0)"
         case STEWARD_STAGE_STDIO.rawValue: "setting up stdin/stdout/stderr"
         case STEWARD_STAGE_EXEC.rawValue: "execve \(spec.executable)"
+        case STEWARD_STAGE_RLIMIT.rawValue: "setting the open-file limit"
         default: "spawn stage \(stage)"  // a stage the C side added and this list does not know yet
         }
     }
@@ -65,6 +66,7 @@ enum Spawner {
             envp.forEach { free($0) }
         }
         let procs = targets.v1Procs.map(\.rawValue)
+        let openFilesSoft = OpenFileLimit.servicesSoftLimit.map { Int64(clamping: $0) } ?? -1
         let groups = spec.identity?.groups ?? []
         return try Reaper.shared.spawn({ () throws(SpawnError) -> (pid_t, SpawnedProcess) in
             var result = steward_spawn_result()
@@ -90,7 +92,8 @@ enum Spawner {
                                         uid: spec.identity?.uid ?? 0,
                                         gid: spec.identity?.gid ?? 0,
                                         groups: groupsBuffer.baseAddress,
-                                        group_count: Int32(groupsBuffer.count)
+                                        group_count: Int32(groupsBuffer.count),
+                                        open_files_soft: openFilesSoft
                                     )
                                     return steward_spawn(&request, &result)
                                 }

@@ -64,6 +64,7 @@ struct Run: AsyncParsableCommand {
     func run() async throws {
         let configuration = try loadConfiguration(config)
         let logger = logging.makeLogger()
+        raiseOpenFileLimit(logger: logger)
         let supervisor = try Supervisor(
             configuration: configuration, output: logging.serviceOutput, observer: SystemdNotifier(), logger: logger
         )
@@ -84,8 +85,11 @@ struct Check: ParsableCommand {
     @Option(name: .shortAndLong, help: "The TOML config file.")
     var config: String
 
+    @Flag(help: "Check the file alone, without looking up its users, groups and working directories on this machine (a config meant for another host).")
+    var noHostChecks = false
+
     func run() throws {
-        let configuration = try loadConfiguration(config)
+        let configuration = try loadConfiguration(config, checkingHost: !noHostChecks)
         print("\(config): OK, \(configuration.services.count) service(s): \(configuration.services.map(\.name).joined(separator: ", "))")
     }
 }
@@ -178,6 +182,7 @@ struct Exec: AsyncParsableCommand {
         }
         let configuration = StewardConfiguration(cgroupRoot: cgroupRoot, services: [service])
         let logger = logging.makeLogger()
+        raiseOpenFileLimit(logger: logger)
         let supervisor = try Supervisor(
             configuration: configuration, output: logging.serviceOutput, observer: SystemdNotifier(), logger: logger
         )
@@ -280,9 +285,17 @@ struct CommandFailure: Error, CustomStringConvertible {
     var description: String
 }
 
-func loadConfiguration(_ path: String) throws -> StewardConfiguration {
+/// Steward's own open-file soft limit goes up to the hard limit, its services get the original one
+/// back (OpenFileLimit): done by every command that supervises, before anything is opened.
+func raiseOpenFileLimit(logger: Logger) {
+    if let (before, after) = OpenFileLimit.raiseToHard(), after > before {
+        logger.debug("raised the open-file soft limit from \(before) to \(after); services get \(before)")
+    }
+}
+
+func loadConfiguration(_ path: String, checkingHost: Bool = true) throws -> StewardConfiguration {
     do {
-        return try StewardConfiguration.load(contentsOf: path, checkingHost: { $0.hostProblems() })
+        return try StewardConfiguration.load(contentsOf: path, checkingHost: { checkingHost ? $0.hostProblems() : [] })
     } catch {
         throw CommandFailure(description: error.description)
     }

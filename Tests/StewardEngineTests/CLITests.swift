@@ -26,7 +26,8 @@ struct CLITests {
         private let exit = ExitBox()
         private let pump: OutputPump
 
-        init(_ arguments: [String], in tree: CgroupTree, environment extra: [String: String] = [:]) throws {
+        /// With `openFilesSoft`, steward starts with that soft RLIMIT_NOFILE (as systemd's 1024).
+        init(_ arguments: [String], in tree: CgroupTree, environment extra: [String: String] = [:], openFilesSoft: Int? = nil) throws {
             cgroup = tree.service(named: "cli")
             try cgroup.create()
             output = CollectingSink()
@@ -34,7 +35,10 @@ struct CLITests {
             let exit = self.exit
             let devNull = try FileDescriptor.open("/dev/null", .readOnly, options: [.closeOnExec])
             defer { try? devNull.close() }
-            let spec = SpawnSpec(executable: CLITests.binary, arguments: ["steward"] + arguments,
+            let (executable, argv) = openFilesSoft.map { soft in
+                ("/bin/sh", ["sh", "-c", "ulimit -S -n \(soft) && exec \"$0\" \"$@\"", CLITests.binary] + arguments)
+            } ?? (CLITests.binary, ["steward"] + arguments)
+            let spec = SpawnSpec(executable: executable, arguments: argv,
                                  environment: ProcessInfo.processInfo.environment.merging(extra) { $1 }, workingDirectory: nil, identity: nil,
                                  stdin: devNull, stdout: pump.stdoutWrite, stderr: pump.stderrWrite)
             pid = try Spawner.spawn(spec, in: cgroup) { status in
@@ -85,12 +89,14 @@ struct CLITests {
         }
     }
 
-    func withSteward(_ arguments: [String], environment: [String: String] = [:], _ body: (StewardProcess) async throws -> Void) async throws {
+    func withSteward(
+        _ arguments: [String], environment: [String: String] = [:], openFilesSoft: Int? = nil, _ body: (StewardProcess) async throws -> Void
+    ) async throws {
         let tree = try scratchCgroupTree()
         defer { tree.tearDown() }
         // The console, whatever the host runs: these tests read the services' lines.
         let console = ["run", "exec"].contains(arguments[0]) ? ["--log-target", "console"] : []
-        let process = try StewardProcess(arguments + console, in: tree, environment: environment)
+        let process = try StewardProcess(arguments + console, in: tree, environment: environment, openFilesSoft: openFilesSoft)
         do {
             try await body(process)
         } catch {
@@ -246,6 +252,46 @@ struct CLITests {
                 #expect(childCgroups(of: steward.cgroup).isEmpty)
             }
         }
+        // A config meant for another host: the file alone is fine.
+        try await withSteward(["check", "--no-host-checks", "--config", config]) { steward in
+            let status = try await withDeadline("check") { await steward.waitForExit() }
+            #expect(status == .exited(0))
+        }
+    }
+
+    @Test("started with systemd's soft NOFILE of 1024, `steward run` raises its own to the hard limit, gives services 1024 back, and serves 100 guarded services")
+    func openFileLimit() async throws {
+        var limits = rlimit()
+        try #require(getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limits) == 0)
+        try #require(limits.rlim_max > 1024, "this host's hard NOFILE limit is \(limits.rlim_max): nothing to raise to")
+        let port = try freeLoopbackPort()
+        let services = (0 ..< 100).map { index in
+            "[services.s\(index)]\ncommand = [\"/bin/sh\", \"-c\", \"echo up $$; exec sleep 1000\"]\n[services.s\(index).memory]\nanon_limit = \"64MiB\"\n"
+        }
+        let config = try writeConfig("[metrics]\nlisten = \"127.0.0.1:\(port)\"\n" + services.joined())
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        try await withSteward(["run", "--config", config], openFilesSoft: 1024) { steward in
+            try await withDeadline("100 services up") { await steward.output.waitForLines(count: 100) { $0.text.contains(" | up ") } }
+            let firstUp = try #require(steward.output.lines.first { $0.text.contains(" | up ") })
+            let servicePid = try #require(Int32(firstUp.text.split(separator: " ").last!))
+            func openFiles(_ pid: Int32) throws -> (soft: String, hard: String) {
+                let line = try #require(try String(contentsOfFile: "/proc/\(pid)/limits", encoding: .utf8).split(separator: "\n").first { $0.hasPrefix("Max open files") })
+                let fields = line.split(separator: " ")
+                return (String(fields[3]), String(fields[4]))
+            }
+            let own = try openFiles(steward.pid)
+            #expect(own.soft == own.hard && own.hard == "\(limits.rlim_max)", "steward: \(own)")
+            #expect(try openFiles(servicePid).soft == "1024", "a service gets the soft limit steward was started with")
+            let (curlStatus, metrics) = try runCurl("http://127.0.0.1:\(port)/metrics")
+            #expect(curlStatus == 0)
+            let anon = metrics.split(separator: "\n").filter { $0.hasPrefix("steward_service_memory_anon_bytes{") }
+            #expect(anon.count == 100, "\(anon.count) services' anon in one scrape")
+            let descriptors = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(steward.pid)/fd").count
+            print("100 guarded services, one scrape: \(descriptors) descriptors open in steward (soft limit now \(own.soft))")
+            kill(steward.pid, SIGTERM)
+            let status = try await withDeadline("exit") { await steward.waitForExit() }
+            #expect(status == .exited(0))
+        }
     }
 
     @Test("`steward run` with a listen address that cannot be bound stops at start with that error, starting nothing")
@@ -342,4 +388,17 @@ final class NotifyListener: Sendable {
             }
         }
     }
+}
+
+/// `curl -fsS URL`: its exit status and what it printed.
+func runCurl(_ url: String) throws -> (Int32, String) {
+    let curl = Process()
+    curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+    curl.arguments = ["-fsS", "--max-time", "30", url]
+    let output = Pipe()
+    curl.standardOutput = output
+    try curl.run()
+    let printed = output.fileHandleForReading.readDataToEndOfFile()
+    curl.waitUntilExit()
+    return (curl.terminationStatus, String(decoding: printed, as: UTF8.self))
 }

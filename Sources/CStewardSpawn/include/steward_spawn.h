@@ -17,6 +17,7 @@ enum steward_spawn_stage {
     STEWARD_STAGE_SETUID,
     STEWARD_STAGE_STDIO,
     STEWARD_STAGE_EXEC,
+    STEWARD_STAGE_RLIMIT,      /* child: restoring the open-file soft limit */
 };
 
 struct steward_spawn_request {
@@ -38,6 +39,9 @@ struct steward_spawn_request {
     gid_t gid;
     const gid_t *groups;
     int group_count;
+    /* The RLIMIT_NOFILE soft limit the service gets (the one Steward was started with, before it
+       raised its own to the hard limit); negative: keep Steward's. */
+    long long open_files_soft;
 };
 
 struct steward_spawn_result {
