@@ -84,84 +84,25 @@ public struct ServiceCgroup: Sendable, Equatable {
     }
 
     public var isPopulated: Bool {
-        get throws(CgroupFSError) {
-            if let v2Directory {
-                return try Self.populated(eventsText: CgroupFile.readText(v2Directory + "/cgroup.events"))
-            }
-            return try !pids().isEmpty
-        }
+        get throws(CgroupFSError) { try CgroupStopFiles(self).isPopulated }
     }
 
-    /// Signals every process in the cgroup, again and again until a pass finds no pid it has not
-    /// signalled yet, so processes forked meanwhile are caught too (systemd's cg_kill_items).
-    /// Returns how many processes were signalled.
+    /// `CgroupStopFiles.signalAll` with files opened for this one call.
     @discardableResult
     public func signalAll(_ signal: Int32) throws(CgroupFSError) -> Int {
-        var signalled = Set<pid_t>()
-        while true {
-            let fresh = try pids().filter { !signalled.contains($0) }
-            if fresh.isEmpty { return signalled.count }
-            for pid in fresh {
-                kill(pid, signal)
-                // A stopped process cannot act on SIGTERM until it is continued.
-                if signal != SIGKILL && signal != SIGCONT { kill(pid, SIGCONT) }
-                signalled.insert(pid)
-            }
-        }
+        try CgroupStopFiles(self).signalAll(signal)
     }
 
-    /// SIGKILLs every process in the cgroup without a race against forks: cgroup.kill where the
-    /// kernel has it (v2, 5.14+), else freeze, kill and thaw (v1 freezer), else repeated passes.
+    /// `CgroupStopFiles.killAll` with files opened for this one call.
     public func killAll() throws(CgroupFSError) {
-        if let v2Directory, CgroupFile.exists(v2Directory + "/cgroup.kill") {
-            try CgroupFile.write("1", to: v2Directory + "/cgroup.kill")
-            return
-        }
-        guard let freezer = v1Directory(for: "freezer") else {
-            try signalAll(SIGKILL)
-            return
-        }
-        try CgroupFile.write("FROZEN", to: freezer + "/freezer.state")
-        defer { try? CgroupFile.write("THAWED", to: freezer + "/freezer.state") }
-        try signalAll(SIGKILL)
+        try CgroupStopFiles(self).killAll()
     }
 
-    /// Waits until no process is left. On the v2 tree the kernel announces it through
-    /// cgroup.events (inotify); pure v1 has no such event, so it polls cgroup.procs there.
+    /// `CgroupStopFiles.waitUntilEmpty` with files opened for this one call; true if the cgroup is
+    /// gone already.
     public func waitUntilEmpty(timeout: Duration) async -> Bool {
-        let cgroup = self
-        return await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(returning: cgroup.blockUntilEmpty(timeout: timeout))
-            }
-        }
-    }
-
-    private func blockUntilEmpty(timeout: Duration) -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        var watch: Int32 = -1
-        if let v2Directory {
-            watch = inotify_init1(Int32(IN_CLOEXEC))
-            if watch >= 0 { _ = inotify_add_watch(watch, v2Directory + "/cgroup.events", UInt32(IN_MODIFY)) }
-        }
-        defer { if watch >= 0 { close(watch) } }
-        var pollInterval = 1
-        while true {
-            guard (try? isPopulated) == true else { return true }
-            let remaining = deadline - ContinuousClock.now
-            if remaining <= .zero { return false }
-            let remainingMs = Int(remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000)
-            if watch >= 0 {
-                var pfd = pollfd(fd: watch, events: Int16(POLLIN), revents: 0)
-                if poll(&pfd, 1, Int32(max(1, remainingMs))) > 0 {
-                    var buffer = [UInt8](repeating: 0, count: 4096)
-                    _ = read(watch, &buffer, buffer.count)
-                }
-            } else {
-                usleep(useconds_t(min(pollInterval, max(1, remainingMs)) * 1000))
-                pollInterval = min(pollInterval * 2, 50)
-            }
-        }
+        guard let files = try? CgroupStopFiles(self) else { return !CgroupFile.exists(trackingDirectory) }
+        return await files.waitUntilEmpty(timeout: timeout)
     }
 
     /// Removes the directories; the cgroup must be empty.

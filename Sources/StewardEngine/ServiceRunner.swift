@@ -63,6 +63,8 @@ final class ServiceRunner: Sendable {
     private struct Shared {
         var snapshot: ServiceSnapshot
         var process: SpawnedProcess?
+        /// What stopping the current run needs, opened with its cgroup (nil between runs).
+        var stopFiles: CgroupStopFiles?
         var waiters: [(predicate: @Sendable (ServiceSnapshot) -> Bool, continuation: CheckedContinuation<ServiceSnapshot, Never>)] = []
         var timers: [TimerToken.Kind: Task<Void, Never>] = [:]
         /// Set by a shutdown that forwards the signal Steward received (exec mode).
@@ -103,10 +105,17 @@ final class ServiceRunner: Sendable {
         inbox.set { [weak self] message in self?.received(message) }
     }
 
+    /// The current run's kept stop files, or a set opened for one call when there are none (a spawn
+    /// that failed after creating the cgroup).
+    private func stopFiles() throws(CgroupFSError) -> CgroupStopFiles {
+        if let kept = shared.withLock({ $0.stopFiles }) { return kept }
+        return try CgroupStopFiles(cgroup)
+    }
+
     /// An sd_notify message. Only processes inside the service's cgroup may speak for it, like
     /// systemd's NotifyAccess=all.
     private func received(_ message: NotifySocket.Message) {
-        guard message.sender > 0, (try? cgroup.pids().contains(message.sender)) == true else {
+        guard message.sender > 0, (try? stopFiles().pids().contains(message.sender)) == true else {
             logger.warning("ignored a notify message from pid \(message.sender), which is not in the service's cgroup")
             return
         }
@@ -251,19 +260,22 @@ final class ServiceRunner: Sendable {
             logger.info("stopping", metadata: ["signal": "\(signal)", "pid": "\(pid)"])
             switch configuration.killMode {
             case .controlGroup:
-                do { try cgroup.signalAll(signal) } catch { logger.error("cannot signal the cgroup: \(error)") }
+                do { try stopFiles().signalAll(signal) } catch { logger.error("cannot signal the cgroup: \(error)") }
             case .process:
                 _ = signalMain(signal)
             }
         case .killCgroup:
             // Already killed and removed (the stop timeout fired before the main process exited).
             guard CgroupFile.exists(cgroup.trackingDirectory) else { return nil }
+            var files: CgroupStopFiles?
             do {
-                try cgroup.killAll()
+                files = try stopFiles()
+                try files?.killAll()
             } catch {
                 logger.error("cannot kill the cgroup: \(error)")
             }
-            if await cgroup.waitUntilEmpty(timeout: .seconds(10)) {
+            let emptied = if let files { await files.waitUntilEmpty(timeout: .seconds(10)) } else { await cgroup.waitUntilEmpty(timeout: .seconds(10)) }
+            if emptied {
                 // Each run gets a fresh cgroup: besides leaving nothing behind, a v2 cgroup that
                 // was once cgroup.kill'ed SIGKILLs children later cloned into it with
                 // CLONE_INTO_CGROUP (seen on 6.18).
@@ -307,6 +319,7 @@ final class ServiceRunner: Sendable {
             shared.snapshot.cgroupEpoch += 1
             shared.snapshot.cgroupRetired = true
         }
+        shared.withLock { $0.stopFiles = nil }
         do { try cgroup.remove() } catch { logger.error("cannot remove the cgroup: \(error)") }
     }
 
@@ -357,6 +370,8 @@ final class ServiceRunner: Sendable {
             throw SpawnFailure(message: "command not found: \(configuration.command[0])")
         }
         try cgroup.create()
+        let stopFiles = try CgroupStopFiles(cgroup)
+        shared.withLock { $0.stopFiles = stopFiles }
         try cgroup.setMemoryLimits(high: configuration.memory.highBytes, max: configuration.memory.maxBytes)
         let resources = configuration.resources
         try cgroup.setTaskAndCPULimits(

@@ -1,0 +1,157 @@
+import Dispatch
+import Glibc
+import SystemPackage
+
+/// The files a stop needs, opened when a run's cgroup is created and kept until it is removed, so
+/// that stopping and killing a service never needs a spare descriptor: a Steward whose clients have
+/// taken every descriptor can still kill the whole cgroup and see it empty. (On pure cgroup v1,
+/// listing the processes still opens cgroup.procs each time: see `pids`.)
+///
+/// `ServiceCgroup`'s own signal, kill and wait methods open a set for the one call.
+public final class CgroupStopFiles: Sendable {
+    public let cgroup: ServiceCgroup
+    /// The tracking hierarchy's cgroup.procs (read through it on v2 only, see `pids`).
+    private let procs: FileDescriptor
+    /// v2 cgroup.kill (kernel 5.14+).
+    private let kill: FileDescriptor?
+    /// Pure v1 without cgroup.kill: freeze, kill, thaw.
+    private let freezer: FileDescriptor?
+    /// v2 cgroup.events ("populated 0|1").
+    private let events: FileDescriptor?
+
+    public init(_ cgroup: ServiceCgroup) throws(CgroupFSError) {
+        self.cgroup = cgroup
+        var opened: [FileDescriptor] = []
+        func open(_ path: String, _ mode: FileDescriptor.AccessMode) throws(CgroupFSError) -> FileDescriptor {
+            let fd = try CgroupFile.open(path, mode)
+            opened.append(fd)
+            return fd
+        }
+        do throws(CgroupFSError) {
+            procs = try open(cgroup.trackingDirectory + "/cgroup.procs", .readOnly)
+            let v2 = cgroup.v2Directory
+            if let v2, CgroupFile.exists(v2 + "/cgroup.kill") {
+                kill = try open(v2 + "/cgroup.kill", .writeOnly)
+                freezer = nil
+            } else {
+                kill = nil
+                freezer = try cgroup.v1Directory(for: "freezer").map { path throws(CgroupFSError) in try open(path + "/freezer.state", .writeOnly) }
+            }
+            events = try v2.map { path throws(CgroupFSError) in try open(path + "/cgroup.events", .readOnly) }
+        } catch {
+            for fd in opened { try? fd.close() }
+            throw error
+        }
+    }
+
+    deinit {
+        for fd in [procs, kill, freezer, events].compactMap({ $0 }) { try? fd.close() }
+    }
+
+    public func pids() throws(CgroupFSError) -> [pid_t] {
+        let path = cgroup.trackingDirectory + "/cgroup.procs"
+        // v2 lists the cgroup afresh on every read from offset 0. v1 keeps the list it built for an
+        // open file and reuses it while reads keep coming (cgroup_pidlist_find), so a kept v1
+        // descriptor would never see the cgroup empty: there it is opened for each read.
+        guard cgroup.v2Directory != nil else { return try CgroupFile.readPids(path) }
+        return try CgroupFile.readText(procs, path: path).split(separator: "\n").compactMap { pid_t($0) }
+    }
+
+    public var isPopulated: Bool {
+        get throws(CgroupFSError) {
+            if let events, let v2 = cgroup.v2Directory {
+                return ServiceCgroup.populated(eventsText: try CgroupFile.readText(events, path: v2 + "/cgroup.events"))
+            }
+            return try !pids().isEmpty
+        }
+    }
+
+    /// Signals every process in the cgroup, again and again until a pass finds no pid it has not
+    /// signalled yet, so processes forked meanwhile are caught too (systemd's cg_kill_items).
+    /// Returns how many processes were signalled.
+    @discardableResult
+    public func signalAll(_ signal: Int32) throws(CgroupFSError) -> Int {
+        var signalled = Set<pid_t>()
+        while true {
+            let fresh = try pids().filter { !signalled.contains($0) }
+            if fresh.isEmpty { return signalled.count }
+            for pid in fresh {
+                Glibc.kill(pid, signal)
+                // A stopped process cannot act on SIGTERM until it is continued.
+                if signal != SIGKILL && signal != SIGCONT { Glibc.kill(pid, SIGCONT) }
+                signalled.insert(pid)
+            }
+        }
+    }
+
+    /// SIGKILLs every process in the cgroup without a race against forks: cgroup.kill where the
+    /// kernel has it (v2, 5.14+), else freeze, kill and thaw (v1 freezer), else repeated passes.
+    public func killAll() throws(CgroupFSError) {
+        if let kill {
+            try write("1", to: kill, path: "cgroup.kill")
+            return
+        }
+        guard let freezer else {
+            try signalAll(SIGKILL)
+            return
+        }
+        try write("FROZEN", to: freezer, path: "freezer.state")
+        defer { try? write("THAWED", to: freezer, path: "freezer.state") }
+        try signalAll(SIGKILL)
+    }
+
+    private func write(_ text: String, to fd: FileDescriptor, path: String) throws(CgroupFSError) {
+        do {
+            _ = try fd.writeAll(toAbsoluteOffset: 0, text.utf8)
+        } catch {
+            throw CgroupFSError(path: cgroup.trackingDirectory + "/" + path, operation: "write \"\(text)\" to", errno: error as? Errno ?? .ioError)
+        }
+    }
+
+    /// Waits until no process is left. On the v2 tree the kernel announces it through
+    /// cgroup.events (inotify); pure v1 has no such event, so it polls cgroup.procs there, as it
+    /// polls cgroup.events when no inotify instance can be had (they are limited per user, and
+    /// descriptors may be short: that is why none is kept per service). A file that cannot be read
+    /// counts as populated unless the cgroup is gone.
+    public func waitUntilEmpty(timeout: Duration) async -> Bool {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(returning: self.blockUntilEmpty(timeout: timeout))
+            }
+        }
+    }
+
+    private func blockUntilEmpty(timeout: Duration) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        var inotify: Int32 = -1
+        if let v2 = cgroup.v2Directory {
+            inotify = inotify_init1(Int32(IN_CLOEXEC))
+            if inotify >= 0, inotify_add_watch(inotify, v2 + "/cgroup.events", UInt32(IN_MODIFY)) < 0 {
+                close(inotify)
+                inotify = -1
+            }
+        }
+        defer { if inotify >= 0 { close(inotify) } }
+        var pollInterval = 1
+        while true {
+            switch Result(catching: { () throws(CgroupFSError) in try isPopulated }) {
+            case .success(false): return true
+            case .failure where !CgroupFile.exists(cgroup.trackingDirectory): return true
+            case .success(true), .failure: break
+            }
+            let remaining = deadline - ContinuousClock.now
+            if remaining <= .zero { return false }
+            let remainingMs = Int(remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000)
+            if inotify >= 0 {
+                var pfd = pollfd(fd: inotify, events: Int16(POLLIN), revents: 0)
+                if poll(&pfd, 1, Int32(max(1, remainingMs))) > 0 {
+                    var buffer = [UInt8](repeating: 0, count: 4096)
+                    _ = read(inotify, &buffer, buffer.count)
+                }
+            } else {
+                usleep(useconds_t(min(pollInterval, max(1, remainingMs)) * 1000))
+                pollInterval = min(pollInterval * 2, 50)
+            }
+        }
+    }
+}
