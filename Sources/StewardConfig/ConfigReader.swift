@@ -160,7 +160,8 @@ private struct TableReader {
     let file: String
 
     /// `key` is relative to this table; its line is where it is written, else where its nearest
-    /// written ancestor is (a missing key is reported at its table).
+    /// written ancestor is (a missing key is reported at its table; one missing from the document's
+    /// root, such as `[services]`, at line 1: the file as a whole).
     func error(_ key: [String], _ message: String) -> ConfigError {
         let path = self.path + key
         return ConfigError(file: file, line: line(of: key), key: path.isEmpty ? nil : ConfigError.dottedKey(path), message: message)
@@ -168,7 +169,7 @@ private struct TableReader {
 
     private func line(of key: [String]) -> Int? {
         var table = self.table
-        var line = table.position?.line
+        var line = table.position?.line ?? (path.isEmpty ? 1 : nil)
         for segment in key {
             guard let position = table.position(of: segment) else { break }
             line = position.line

@@ -192,7 +192,9 @@ private func parseError(_ text: String) -> ConfigError? {
             message: "invalid TOML (column 18): invalid character \"s\" in a number (text must be quoted: \"10s\")"),
         // Structure
         BadInput(label: "no services at all", toml: "[metrics]\nlisten = \"127.0.0.1:9000\"\n",
-            line: nil, key: "services", message: "no services defined"),
+            line: 1, key: "services", message: "no services defined"),
+        BadInput(label: "an empty file", toml: "",
+            line: 1, key: "services", message: "no services defined"),
         BadInput(label: "empty services table", toml: "[metrics]\n[services]\n",
             line: 2, key: "services", message: "no services defined"),
         BadInput(label: "service is not a table", toml: "[services]\napi = \"/bin/api\"\n",
