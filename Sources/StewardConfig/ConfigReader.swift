@@ -264,6 +264,9 @@ private struct TableReader {
         let raw = table[key]
         let bare = raw?.integer.map { String($0) } ?? raw?.string
         if let bare, !bare.isEmpty, bare.allSatisfy(\.isDigit) {
+            guard bare.count <= String.quotedCharacters else {
+                throw error([key], "duration \(bare.quotedForMessage) needs a unit (us, ms, s, m, h)")
+            }
             let example = "write \"\(bare)s\" or \"\(bare)ms\" (units: us, ms, s, m, h)"
             throw error([key], "duration \(bare) needs a unit: \(example)")
         }

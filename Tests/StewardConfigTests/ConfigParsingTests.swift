@@ -363,6 +363,8 @@ private func parseError(_ text: String) -> ConfigError? {
         let value = try #require(parseError(Self.api + "stop_timeout = \"\(long)\"\n"))
         #expect(value.description.count < 300, "\(value.description.prefix(300))")
         #expect(value.message.hasPrefix("invalid duration \"\(String(repeating: "x", count: String.quotedCharacters))…\" (1048576 bytes)"))
+        let bare = try #require(parseError(Self.api + "stop_timeout = \"\(String(repeating: "9", count: 100_000))\"\n"))
+        #expect(bare.message == "duration \"\(String(repeating: "9", count: String.quotedCharacters))…\" (100000 bytes) needs a unit (us, ms, s, m, h)")
         let newline = try #require(parseError("[services.\"a\\nb\"]\ncommand = [\"/bin/a\"]\n"))
         #expect(newline.key == "services.\"a\\nb\"", "a newline in a name is written as \\n, never raw")
         #expect(!newline.description.contains("\n"))

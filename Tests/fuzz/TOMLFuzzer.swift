@@ -16,8 +16,7 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         precondition(table == table, "a parsed table is not equal to itself")
         walk(table)
     } catch {
-        blackHole(error.message)
-        blackHole(error.position.line &+ error.position.column)
+        blackHole(error.description)
     }
 
     do {
@@ -42,7 +41,8 @@ private func walk(_ value: TOMLValue, depth: Int) {
     switch value {
     case let .table(table): walk(table, depth: depth)
     case let .array(elements): for element in elements { walk(element, depth: depth + 1) }
-    default: blackHole(value)
+    case let .dateTime(dateTime): blackHole(dateTime.description)
+    default: blackHole(value.typeName)
     }
 }
 
