@@ -297,17 +297,8 @@ struct CLITests {
     @Test("`steward run` with a listen address that cannot be bound stops at start with that error, starting nothing")
     func busyListenAddressStopsRun() async throws {
         // A port this test holds open, so the bind must fail.
-        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (holder, port) = try loopbackSocket(listening: true)
         defer { close(holder) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, length) == 0 && getsockname(holder, $0, &length) == 0 }
-        }
-        try #require(bound && listen(holder, 1) == 0)
-        let port = UInt16(bigEndian: address.sin_port)
         let config = try writeConfig("[metrics]\nlisten = \"127.0.0.1:\(port)\"\n[services.a]\ncommand = [\"/bin/sh\", \"-c\", \"echo started; exec sleep 1000\"]\n")
         defer { try? FileManager.default.removeItem(atPath: config) }
         try await withSteward(["run", "--config", config]) { steward in

@@ -240,11 +240,11 @@ public final class Flag: Sendable {
     public func set() { value.store(true, ordering: .relaxed) }
 }
 
-/// A TCP port on 127.0.0.1 that nothing listens on right now.
-public func freeLoopbackPort() throws -> Int {
+/// A TCP socket bound to 127.0.0.1 on a port the kernel picked (listening, if asked); the caller
+/// closes it.
+public func loopbackSocket(listening: Bool) throws -> (fd: Int32, port: Int) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw POSIXError(.EMFILE) }
-    defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -252,6 +252,17 @@ public func freeLoopbackPort() throws -> Int {
     let bound = withUnsafeMutablePointer(to: &address) { pointer in
         pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
     }
-    guard bound else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EADDRINUSE) }
-    return Int(UInt16(bigEndian: address.sin_port))
+    guard bound, !listening || listen(fd, 1) == 0 else {
+        let error = POSIXError(POSIXErrorCode(rawValue: errno) ?? .EADDRINUSE)
+        close(fd)
+        throw error
+    }
+    return (fd, Int(UInt16(bigEndian: address.sin_port)))
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on right now.
+public func freeLoopbackPort() throws -> Int {
+    let (fd, port) = try loopbackSocket(listening: false)
+    close(fd)
+    return port
 }
