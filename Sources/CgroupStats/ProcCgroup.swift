@@ -17,6 +17,9 @@ public struct ProcCgroup: Sendable, Equatable {
 
     public init(parsing text: String, file: String) throws {
         var entries: [Entry] = []
+        // Sets, not scans of `entries`: linear even in a file no kernel would write.
+        var hierarchies: Set<Int> = []
+        var listedControllers: Set<String> = []
         for line in try lines(of: text, file: file) {
             // maxSplits: the path is everything after the second colon, and cgroup names may contain ':'.
             let parts = line.text.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
@@ -31,12 +34,13 @@ public struct ProcCgroup: Sendable, Equatable {
             if hierarchyID != 0, controllers.isEmpty { throw failure("v1 hierarchy \(hierarchyID) lists no controllers") }
             guard !controllers.contains("") else { throw failure("empty controller name in '\(parts[1])'") }
             guard parts[2].hasPrefix("/") else { throw failure("path '\(parts[2])' is not absolute") }
-            guard !entries.contains(where: { $0.hierarchyID == hierarchyID }) else {
+            guard hierarchies.insert(hierarchyID).inserted else {
                 throw failure("duplicate hierarchy id \(hierarchyID)")
             }
-            if let repeated = controllers.first(where: { name in entries.contains { $0.controllers.contains(name) } }) {
+            if let repeated = controllers.first(where: listedControllers.contains) {
                 throw failure("controller '\(repeated)' listed in two hierarchies")
             }
+            listedControllers.formUnion(controllers)
             entries.append(Entry(hierarchyID: hierarchyID, controllers: controllers, path: String(parts[2])))
         }
         guard !entries.isEmpty else {

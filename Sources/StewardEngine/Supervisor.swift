@@ -151,6 +151,7 @@ public final class Supervisor: Sendable {
         var summary = ReloadSummary()
         if new.cgroupRoot != old.cgroupRoot { summary.ignored.append("cgroup.root") }
         if new.metricsListen != old.metricsListen { summary.ignored.append("metrics.listen") }
+        if new.metricsLimits != old.metricsLimits { summary.ignored.append("metrics limits") }
         let oldServices = Dictionary(uniqueKeysWithValues: old.services.map { ($0.name, $0) })
         let newServices = Dictionary(uniqueKeysWithValues: new.services.map { ($0.name, $0) })
         summary.removed = oldServices.keys.filter { newServices[$0] == nil }.sorted()
@@ -167,6 +168,7 @@ public final class Supervisor: Sendable {
             var configuration = new
             configuration.cgroupRoot = old.cgroupRoot
             configuration.metricsListen = old.metricsListen
+            configuration.metricsLimits = old.metricsLimits
             state.configuration = configuration
             state.runners.merge(fresh) { $1 }
         }

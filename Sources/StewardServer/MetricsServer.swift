@@ -9,8 +9,10 @@ import Synchronization
 
 /// The HTTP edge: `GET /metrics` (every service, Steward's own process, scrape health),
 /// `GET /services/<name>/metrics` (one service; 404 for a name Steward does not supervise) and
-/// `GET /healthz`. Metrics are in Prometheus text 0.0.4, or OpenMetrics 1.0.0 when the Accept header
-/// prefers it. A swift-service-lifecycle `Service`: it serves until graceful shutdown (or cancellation).
+/// `GET /healthz` (and HEAD for each). Metrics are in Prometheus text 0.0.4, or OpenMetrics 1.0.0
+/// when the Accept header prefers it. What one client may take is bounded by `limits`
+/// (MetricsChannel). A swift-service-lifecycle `Service`: it serves until graceful shutdown (or
+/// cancellation).
 public struct MetricsServer: Service {
     public let collector: MetricsCollector
     public let address: ListenAddress
