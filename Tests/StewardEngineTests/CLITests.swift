@@ -271,7 +271,7 @@ struct CLITests {
         let config = try writeConfig("[metrics]\nlisten = \"127.0.0.1:\(port)\"\n" + services.joined())
         defer { try? FileManager.default.removeItem(atPath: config) }
         try await withSteward(["run", "--config", config], openFilesSoft: 1024) { steward in
-            try await withDeadline("100 services up") { await steward.output.waitForLines(count: 100) { $0.text.contains(" | up ") } }
+            try await withDeadline("100 services up", limit: .seconds(60)) { await steward.output.waitForLines(count: 100) { $0.text.contains(" | up ") } }
             let firstUp = try #require(steward.output.lines.first { $0.text.contains(" | up ") })
             let servicePid = try #require(Int32(firstUp.text.split(separator: " ").last!))
             func openFiles(_ pid: Int32) throws -> (soft: String, hard: String) {
