@@ -1,3 +1,4 @@
+import Glibc
 import Hummingbird
 import HummingbirdCore
 import Logging
@@ -105,6 +106,7 @@ extension Supervisor {
             await run(untilSettled: untilSettled, forwardStopSignal: forwardStopSignal, reload: reload)
             return
         }
+        let limits = Self.fittingOpenFileLimit(limits, logger: logger)
         let (listening, announce) = AsyncStream.makeStream(of: String?.self)
         let listened = Listened()
         let server = MetricsServer(
@@ -138,6 +140,22 @@ extension Supervisor {
             await shutdown()  // nothing runs yet: this removes the cgroups Steward made for itself
             throw failure
         }
+    }
+}
+
+extension Supervisor {
+    /// Clients may hold at most an eighth of Steward's descriptors (the metrics readers may keep a
+    /// quarter), so that they run out of connections long before supervision runs out of
+    /// descriptors: spawning and stopping never wait for a client to leave.
+    static func fittingOpenFileLimit(_ limits: MetricsListenLimits, logger: Logger) -> MetricsListenLimits {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return limits }
+        let share = max(1, Int(clamping: limit.rlim_cur) / 8)
+        guard limits.maxConnections > share else { return limits }
+        logger.notice("metrics: max_connections \(limits.maxConnections) lowered to \(share), an eighth of the open-file limit \(limit.rlim_cur)")
+        var fitted = limits
+        fitted.maxConnections = share
+        return fitted
     }
 }
 
