@@ -64,10 +64,14 @@ struct CLITests {
             try? cgroup.killAll()
             _ = await cgroup.waitUntilEmpty(timeout: .seconds(10))
             pump.close()
-            // Steward's own leftovers (if a test failed) sit below its cgroup.
-            for directory in (try? FileManager.default.subpathsOfDirectory(atPath: cgroup.trackingDirectory)) ?? [] where !directory.contains(".") {
-                try? CgroupFile.write("1", to: cgroup.trackingDirectory + "/" + directory + "/cgroup.kill")
+            // Steward's own leftovers (if a test failed, or Steward died) sit below its cgroup, in
+            // every hierarchy: kill what runs there, then remove them deepest first.
+            let hierarchies = [cgroup.v2Directory].compactMap { $0 } + cgroup.v1Directories.map(\.path)
+            let leftovers = hierarchies.flatMap { top in
+                ((try? FileManager.default.subpathsOfDirectory(atPath: top)) ?? []).filter { !$0.contains(".") && !$0.hasPrefix("tasks") }.map { top + "/" + $0 }
             }
+            for directory in leftovers { try? CgroupFile.write("1", to: directory + "/cgroup.kill") }
+            for directory in leftovers.sorted(by: { $0.count > $1.count }) { rmdir(directory) }
             try? cgroup.remove()
         }
     }
@@ -204,7 +208,7 @@ struct CLITests {
             let status = try await withDeadline("exit after SIGQUIT") { await steward.waitForExit() }
             #expect(status == .exited(0))
             #expect(!isAlive(servicePid), "the service outlived steward's stop")
-            #expect(steward.output.lines.contains { $0.text.contains("ignored signal SIGALRM") })
+            _ = try await withDeadline("SIGALRM logged as ignored") { await steward.output.waitForLine { $0.text.contains("ignored signal SIGALRM") } }
             #expect(!steward.output.lines.contains { $0.text.contains("crashed") || $0.text.contains("Backtrace") }, "\(steward.output.lines.map(\.text))")
         }
     }
@@ -248,6 +252,8 @@ struct CLITests {
             try await withSteward([command, "--config", config]) { steward in
                 let status = try await withDeadline("\(command) to refuse") { await steward.waitForExit() }
                 #expect(status == .exited(1))
+                // The exit can be noticed before the output pipe is read to its end.
+                _ = try await withDeadline("the error") { await steward.output.waitForLine { $0.text.hasPrefix("Error: ") } }
                 #expect(steward.output.lines.map(\.text) == ["Error: \(config):3: services.a.user: unknown user \"no-such-user-here\""])
                 #expect(childCgroups(of: steward.cgroup).isEmpty)
             }
@@ -304,6 +310,7 @@ struct CLITests {
         try await withSteward(["run", "--config", config]) { steward in
             let status = try await withDeadline("run to refuse") { await steward.waitForExit() }
             #expect(status == .exited(1))
+            _ = try await withDeadline("the error") { await steward.output.waitForLine { $0.text.hasPrefix("Error: ") } }
             let expected = "Error: \(config): metrics.listen: cannot serve metrics on 127.0.0.1:\(port): bind(descriptor:ptr:bytes:): Address already in use) (errno: 98)"
             #expect(steward.output.lines.map(\.text) == [expected])
             #expect(childCgroups(of: steward.cgroup).isEmpty, "\(childCgroups(of: steward.cgroup))")
