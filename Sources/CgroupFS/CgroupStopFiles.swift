@@ -10,8 +10,8 @@ import SystemPackage
 /// `ServiceCgroup`'s own signal, kill and wait methods open a set for the one call.
 public final class CgroupStopFiles: Sendable {
     public let cgroup: ServiceCgroup
-    /// The tracking hierarchy's cgroup.procs (read through it on v2 only, see `pids`).
-    private let procs: FileDescriptor
+    /// The v2 tree's cgroup.procs; nil on pure v1, where it cannot be kept (see `pids`).
+    private let procs: FileDescriptor?
     /// v2 cgroup.kill (kernel 5.14+).
     private let kill: FileDescriptor?
     /// Pure v1 without cgroup.kill: freeze, kill, thaw.
@@ -28,8 +28,8 @@ public final class CgroupStopFiles: Sendable {
             return fd
         }
         do throws(CgroupFSError) {
-            procs = try open(cgroup.trackingDirectory + "/cgroup.procs", .readOnly)
             let v2 = cgroup.v2Directory
+            procs = try v2.map { path throws(CgroupFSError) in try open(path + "/cgroup.procs", .readOnly) }
             if let v2, CgroupFile.exists(v2 + "/cgroup.kill") {
                 kill = try open(v2 + "/cgroup.kill", .writeOnly)
                 freezer = nil
@@ -53,7 +53,7 @@ public final class CgroupStopFiles: Sendable {
         // v2 lists the cgroup afresh on every read from offset 0. v1 keeps the list it built for an
         // open file and reuses it while reads keep coming (cgroup_pidlist_find), so a kept v1
         // descriptor would never see the cgroup empty: there it is opened for each read.
-        guard cgroup.v2Directory != nil else { return try CgroupFile.readPids(path) }
+        guard let procs else { return try CgroupFile.readPids(path) }
         return try CgroupFile.readText(procs, path: path).split(separator: "\n").compactMap { pid_t($0) }
     }
 

@@ -325,6 +325,15 @@ public struct MetricsListenLimits: Sendable, Equatable {
         self.maxBodyBytes = maxBodyBytes
     }
 
+    /// These limits with `maxConnections` at most an eighth of `openFileLimit` (the metrics readers
+    /// may keep a quarter), so that clients run out of connections long before supervision runs
+    /// out of descriptors: spawning and stopping never wait for a client to leave.
+    public func fitting(openFileLimit: Int) -> MetricsListenLimits {
+        var fitted = self
+        fitted.maxConnections = min(maxConnections, max(1, openFileLimit / 8))
+        return fitted
+    }
+
     /// `key` paths are relative to `[metrics]`.
     public func validate() -> [ConfigIssue] {
         var issues: [ConfigIssue] = []

@@ -106,7 +106,12 @@ extension Supervisor {
             await run(untilSettled: untilSettled, forwardStopSignal: forwardStopSignal, reload: reload)
             return
         }
-        let limits = Self.fittingOpenFileLimit(limits, logger: logger)
+        var openFiles = rlimit()
+        let requested = limits
+        let limits = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &openFiles) == 0 ? limits.fitting(openFileLimit: Int(clamping: openFiles.rlim_cur)) : limits
+        if limits.maxConnections < requested.maxConnections {
+            logger.notice("metrics: max_connections \(requested.maxConnections) lowered to \(limits.maxConnections), an eighth of the open-file limit \(openFiles.rlim_cur)")
+        }
         let (listening, announce) = AsyncStream.makeStream(of: String?.self)
         let listened = Listened()
         let server = MetricsServer(
@@ -140,22 +145,6 @@ extension Supervisor {
             await shutdown()  // nothing runs yet: this removes the cgroups Steward made for itself
             throw failure
         }
-    }
-}
-
-extension Supervisor {
-    /// Clients may hold at most an eighth of Steward's descriptors (the metrics readers may keep a
-    /// quarter), so that they run out of connections long before supervision runs out of
-    /// descriptors: spawning and stopping never wait for a client to leave.
-    static func fittingOpenFileLimit(_ limits: MetricsListenLimits, logger: Logger) -> MetricsListenLimits {
-        var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return limits }
-        let share = max(1, Int(clamping: limit.rlim_cur) / 8)
-        guard limits.maxConnections > share else { return limits }
-        logger.notice("metrics: max_connections \(limits.maxConnections) lowered to \(share), an eighth of the open-file limit \(limit.rlim_cur)")
-        var fitted = limits
-        fitted.maxConnections = share
-        return fitted
     }
 }
 

@@ -58,4 +58,11 @@ import Testing
         ])
         #expect(StewardConfiguration().validate() == [ConfigIssue(key: ["services"], message: "no services defined")])
     }
+
+    @Test("max_connections fits in an eighth of the open-file limit", arguments: [
+        (64, 1024, 64), (64, 256, 32), (65_536, 256, 32), (64, 4, 1), (10, 1_048_576, 10),
+    ])
+    func connectionsFitTheOpenFileLimit(asked: Int, openFileLimit: Int, expected: Int) {
+        #expect(MetricsListenLimits(maxConnections: asked).fitting(openFileLimit: openFileLimit).maxConnections == expected)
+    }
 }
