@@ -3,7 +3,6 @@ import PackageDescription
 
 let package = Package(
     name: "steward",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "steward", targets: ["steward"]),
         .library(name: "StewardEngine", targets: ["StewardEngine"]),
@@ -46,8 +45,6 @@ let package = Package(
             dependencies: [
                 "CStewardSpawn", "CgroupFS", "CgroupStats", "StewardConfig", "StewardCore", "StewardTOML",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         // Scrape-time collection from the cgroups and Prometheus/OpenMetrics text exposition.
@@ -87,6 +84,9 @@ let package = Package(
                 "StewardEngine", "StewardMetrics", "StewardServer", "StewardSystemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                // The CLI wires Unix signals and the metrics server's graceful shutdown.
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         // Helpers every test target shares: fixtures, deadlines, a supervisor in a scratch cgroup.

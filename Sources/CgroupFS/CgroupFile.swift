@@ -73,6 +73,41 @@ public enum CgroupFile {
         try readText(path).split(separator: "\n").compactMap { pid_t($0) }
     }
 
+    /// The pids of every cgroup below `directory` (not its own), depth first. Child cgroups are rare
+    /// (a service that makes its own), so they are listed and read afresh each time. A child that
+    /// vanishes meanwhile has no processes to report.
+    static func descendantPids(of directory: String) throws(CgroupFSError) -> [pid_t] {
+        var pids: [pid_t] = []
+        for child in subdirectories(of: directory) {
+            pids += try descendantPids(of: child)
+            do {
+                pids += try readPids(child + "/cgroup.procs")
+            } catch where error.errno == .noSuchFileOrDirectory || error.errno == .operationNotSupportedByDevice {
+                continue
+            }
+        }
+        return pids
+    }
+
+    /// The directories directly below `directory`: child cgroups, in a cgroup directory.
+    static func subdirectories(of directory: String) -> [String] {
+        guard let stream = opendir(directory) else { return [] }
+        defer { closedir(stream) }
+        var children: [String] = []
+        while let entry = readdir(stream) {
+            guard entry.pointee.d_type == UInt8(DT_DIR) else { continue }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { children.append(directory + "/" + name) }
+        }
+        return children
+    }
+
+    /// Removes `directory` and every cgroup below it, deepest first; each must be empty.
+    static func removeCgroupDirectory(_ directory: String) throws(CgroupFSError) {
+        for child in subdirectories(of: directory) { try removeCgroupDirectory(child) }
+        try removeDirectory(directory)
+    }
+
     public static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
     }

@@ -32,19 +32,38 @@ public struct CgroupSample: Sendable {
     }
 }
 
-/// Reads a service's cgroup files on demand (at scrape time), keeping their descriptors open between
-/// reads: a kernel file read again at offset 0 regenerates its content, at half the cost of
-/// open/read/close.
+/// Reads a service's cgroup files on demand (at scrape time, and for the memory guard), keeping their
+/// descriptors open between reads: a kernel file read again at offset 0 regenerates its content, at
+/// half the cost of open/read/close.
 ///
-/// The engine gives each run of a service a fresh cgroup, so a kept descriptor goes stale when a run
-/// ends (reads fail with ENODEV); the reader then reopens the file once. While the cgroup does not
-/// exist, `sample()` returns nil: the service has no cgroup, rather than a cgroup full of zeros.
+/// It also owns the service's counters across runs. The engine gives each run a fresh cgroup, so the
+/// counters a run's cgroup holds die with it: `endRun` folds them into the ended runs' total just
+/// before the cgroup is removed, and `read` adds the live run's on top, all under one lock, so no
+/// reader can count a run twice or miss one. A kept descriptor goes stale when a run ends (reads fail
+/// with ENODEV); it is then reopened once. While the cgroup does not exist the sample is nil: the
+/// service has no cgroup, rather than a cgroup full of zeros.
 public final class CgroupReader: Sendable {
     public let cgroup: ServiceCgroup
     private let ticksPerSecond: UInt64
     private let budget: DescriptorBudget
-    /// Kept descriptors by path. The lock also serialises concurrent scrapes of this service.
-    private let kept = Mutex<[String: FileDescriptor]>([:])
+    /// The lock also serialises concurrent reads of this service.
+    private let state = Mutex(State())
+
+    private struct State {
+        /// Kept descriptors by path.
+        var kept: [String: FileDescriptor] = [:]
+        /// CPU, OOM kills and pressure of every run whose cgroup is gone.
+        var endedRuns = CgroupCounters.none
+        /// A run's cgroup exists and its counters are not in `endedRuns` yet.
+        var runIsLive = false
+    }
+
+    /// What a read found: the live cgroup (nil if there is none) and the service's counters since
+    /// the reader was made.
+    public struct Reading: Sendable {
+        public var sample: CgroupSample?
+        public var counters: CgroupCounters
+    }
 
     /// sysconf(_SC_CLK_TCK): the unit of v1 cpuacct.stat.
     public static let clockTicksPerSecond = UInt64(sysconf(Int32(_SC_CLK_TCK)))
@@ -56,7 +75,7 @@ public final class CgroupReader: Sendable {
     }
 
     deinit {
-        kept.withLock { closeAll(&$0) }
+        state.withLock { closeAll(&$0.kept) }
     }
 
     /// The cgroup's values now, or nil when the cgroup does not exist (the service is not running, or a
@@ -65,23 +84,53 @@ public final class CgroupReader: Sendable {
         read { $0.sample(of: cgroup, ticksPerSecond: ticksPerSecond) }
     }
 
+    /// The live run's sample and the counters of all runs, consistent with each other.
+    public func read() -> Reading {
+        state.withLock { state in
+            guard state.runIsLive else { return Reading(sample: nil, counters: state.endedRuns) }
+            let sample = read(&state) { $0.sample(of: cgroup, ticksPerSecond: ticksPerSecond) }
+            return Reading(sample: sample, counters: state.endedRuns + (sample?.counters ?? .none))
+        }
+    }
+
     /// Only the memory classes (what the memory guard samples): nil when the cgroup does not exist or
     /// its memory files could not be read.
     public func memory() -> MemoryClasses? {
         read { $0.memory(of: cgroup) } ?? nil
     }
 
-    private func read<T>(_ body: (inout Reading) -> T) -> T? {
-        kept.withLock { kept in
-            var reading = Reading(kept: kept, budget: budget, directories: cgroup.allDirectories)
-            let result = body(&reading)
-            kept = reading.kept
-            if reading.cgroupIsGone {
-                closeAll(&kept)
-                return nil
-            }
-            return result
+    /// A run's cgroup was made: from now on its counters count.
+    public func beginRun() {
+        state.withLock { $0.runIsLive = true }
+    }
+
+    /// The run's cgroup is about to be removed: its final counters join the ended runs' (returned, for
+    /// the caller to report) and its descriptors are closed. Nil when no run was live.
+    @discardableResult
+    public func endRun() -> CgroupCounters? {
+        state.withLock { state in
+            guard state.runIsLive else { return nil }
+            let final = read(&state) { $0.sample(of: cgroup, ticksPerSecond: ticksPerSecond) }?.counters ?? .none
+            state.endedRuns = state.endedRuns + final
+            state.runIsLive = false
+            closeAll(&state.kept)
+            return final
         }
+    }
+
+    private func read<T: Sendable>(_ body: (inout FilePass) -> T) -> T? {
+        state.withLock { read(&$0, body) }
+    }
+
+    private func read<T>(_ state: inout State, _ body: (inout FilePass) -> T) -> T? {
+        var reading = FilePass(kept: state.kept, budget: budget, directories: cgroup.allDirectories)
+        let result = body(&reading)
+        state.kept = reading.kept
+        if reading.cgroupIsGone {
+            closeAll(&state.kept)
+            return nil
+        }
+        return result
     }
 
     private func closeAll(_ kept: inout [String: FileDescriptor]) {
@@ -123,7 +172,7 @@ public final class DescriptorBudget: Sendable {
 }
 
 /// One pass over a cgroup's files; collects errors and notices when the cgroup disappears.
-private struct Reading {
+private struct FilePass {
     var kept: [String: FileDescriptor]
     let budget: DescriptorBudget
     let directories: [String]

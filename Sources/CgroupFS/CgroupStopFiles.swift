@@ -1,4 +1,3 @@
-import Dispatch
 import Glibc
 import SystemPackage
 
@@ -66,22 +65,31 @@ public final class CgroupStopFiles: Sendable {
         }
     }
 
-    /// Signals every process in the cgroup, again and again until a pass finds no pid it has not
-    /// signalled yet, so processes forked meanwhile are caught too (systemd's cg_kill_items).
-    /// Returns how many processes were signalled.
+    /// Signals every process in the cgroup and in every cgroup below it (a service may make its own),
+    /// again and again until a pass finds no pid it has not signalled yet, so processes forked
+    /// meanwhile are caught too (systemd's cg_kill_recursive). A process that exited in between
+    /// (ESRCH) is fine; any other failure of kill() is thrown once the passes are done. Returns how
+    /// many processes were signalled.
     @discardableResult
     public func signalAll(_ signal: Int32) throws(CgroupFSError) -> Int {
         var signalled = Set<pid_t>()
+        var failure: CgroupFSError?
         while true {
-            let fresh = try pids().filter { !signalled.contains($0) }
-            if fresh.isEmpty { return signalled.count }
-            for pid in fresh {
-                Glibc.kill(pid, signal)
+            let fresh = try pids() + CgroupFile.descendantPids(of: cgroup.trackingDirectory)
+            let unseen = fresh.filter { !signalled.contains($0) }
+            if unseen.isEmpty { break }
+            for pid in unseen {
+                signalled.insert(pid)
+                if Glibc.kill(pid, signal) != 0, Glibc.errno != ESRCH {
+                    failure = CgroupFSError(path: cgroup.trackingDirectory, operation: "kill(\(pid), \(signal)) in", errno: Errno(rawValue: Glibc.errno))
+                    continue
+                }
                 // A stopped process cannot act on SIGTERM until it is continued.
                 if signal != SIGKILL && signal != SIGCONT { Glibc.kill(pid, SIGCONT) }
-                signalled.insert(pid)
             }
         }
+        if let failure { throw failure }
+        return signalled.count
     }
 
     /// SIGKILLs every process in the cgroup without a race against forks: cgroup.kill where the
@@ -108,49 +116,29 @@ public final class CgroupStopFiles: Sendable {
         }
     }
 
-    /// Waits until no process is left. On the v2 tree the kernel announces it through
-    /// cgroup.events (inotify); pure v1 has no such event, so it polls cgroup.procs there, as it
-    /// polls cgroup.events when no inotify instance can be had (they are limited per user, and
-    /// descriptors may be short: that is why none is kept per service). A file that cannot be read
-    /// counts as populated unless the cgroup is gone.
+    /// Waits until no process is left, parking no thread: on the v2 tree the kernel announces it in
+    /// cgroup.events (one process-wide inotify instance: `CgroupEventsWatch`); pure v1 has no such
+    /// event, so there it polls, sleeping between looks, as it does when no watch can be had. A file
+    /// that cannot be read counts as populated unless the cgroup is gone. True once empty.
     public func waitUntilEmpty(timeout: Duration) async -> Bool {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(returning: self.blockUntilEmpty(timeout: timeout))
-            }
-        }
-    }
-
-    private func blockUntilEmpty(timeout: Duration) -> Bool {
         let deadline = ContinuousClock.now + timeout
-        var inotify: Int32 = -1
-        if let v2 = cgroup.v2Directory {
-            inotify = inotify_init1(Int32(IN_CLOEXEC))
-            if inotify >= 0, inotify_add_watch(inotify, v2 + "/cgroup.events", UInt32(IN_MODIFY)) < 0 {
-                close(inotify)
-                inotify = -1
-            }
-        }
-        defer { if inotify >= 0 { close(inotify) } }
-        var pollInterval = 1
+        let watch = CgroupEventsWatch.shared
+        let ticket = cgroup.v2Directory.flatMap { watch?.arm($0 + "/cgroup.events") }
+        defer { if let ticket { watch?.disarm(ticket) } }
+        var pollInterval = Duration.milliseconds(1)
         while true {
+            let seen = ticket.map { watch?.changes($0) ?? 0 } ?? 0
             switch Result(catching: { () throws(CgroupFSError) in try isPopulated }) {
             case .success(false): return true
             case .failure where !CgroupFile.exists(cgroup.trackingDirectory): return true
             case .success(true), .failure: break
             }
-            let remaining = deadline - ContinuousClock.now
-            if remaining <= .zero { return false }
-            let remainingMs = Int(remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000)
-            if inotify >= 0 {
-                var pfd = pollfd(fd: inotify, events: Int16(POLLIN), revents: 0)
-                if poll(&pfd, 1, Int32(max(1, remainingMs))) > 0 {
-                    var buffer = [UInt8](repeating: 0, count: 4096)
-                    _ = read(inotify, &buffer, buffer.count)
-                }
+            if ContinuousClock.now >= deadline || Task.isCancelled { return false }
+            if let ticket, let watch {
+                await watch.wait(ticket, after: seen, until: deadline)
             } else {
-                usleep(useconds_t(min(pollInterval, max(1, remainingMs)) * 1000))
-                pollInterval = min(pollInterval * 2, 50)
+                try? await Task.sleep(until: min(ContinuousClock.now + pollInterval, deadline))
+                pollInterval = min(pollInterval * 2, .milliseconds(50))
             }
         }
     }

@@ -1,4 +1,3 @@
-import Dispatch
 import Glibc
 import SystemPackage
 
@@ -105,10 +104,10 @@ public struct ServiceCgroup: Sendable, Equatable {
         return await files.waitUntilEmpty(timeout: timeout)
     }
 
-    /// Removes the directories; the cgroup must be empty.
+    /// Removes the directories, with any cgroups the service made below them; all must be empty.
     public func remove() throws(CgroupFSError) {
         for directory in allDirectories.reversed() {
-            try CgroupFile.removeDirectory(directory)
+            try CgroupFile.removeCgroupDirectory(directory)
         }
     }
 

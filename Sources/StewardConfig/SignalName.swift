@@ -1,10 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Signals written as names (`TERM`, `SIGTERM`, `term`) or numbers (`15`).
 public enum SignalName {

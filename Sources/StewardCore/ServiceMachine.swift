@@ -45,14 +45,15 @@ public enum ServiceState: Sendable, Equatable {
     /// Spawned, waiting for READY=1 on its notify socket (`ready = "notify"`).
     case waitingForReady(pid: Int32, since: ContinuousClock.Instant)
     case running(pid: Int32, since: ContinuousClock.Instant)
-    /// The stop signal was sent; waiting for the main process, then the cgroup is killed.
+    /// The stop signal was sent; waiting for the main process, then the cgroup is killed. No pid
+    /// while a spawn that a stop overtook is still under way.
     case stopping(pid: Int32?, then: AfterStop)
     /// Waiting out the restart delay.
     case backoff(until: ContinuousClock.Instant, reason: RestartReason)
     /// Ended and not restarted by its policy.
     case exited(ExitStatus)
     /// Gave up: start limit reached, or a failure its policy does not restart.
-    case failed(String)
+    case failed(FailureReason)
 
     public enum AfterStop: Sendable, Equatable {
         case stay
@@ -84,7 +85,60 @@ public enum ServiceState: Sendable, Equatable {
     public var isSettled: Bool {
         switch self {
         case .idle, .exited, .failed: true
-        default: false
+        case .starting, .waitingForReady, .running, .stopping, .backoff: false
+        }
+    }
+
+    /// The main process, while there is one.
+    public var mainPid: Int32? {
+        switch self {
+        case .waitingForReady(let pid, _), .running(let pid, _): pid
+        case .stopping(let pid, _): pid
+        case .idle, .starting, .backoff, .exited, .failed: nil
+        }
+    }
+}
+
+/// Why a spawn failed, in words that name what was being done ("execve /usr/bin/api: No such file
+/// or directory"): the operating system's reason is text by the time it gets here.
+public struct SpawnFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// How one run ended.
+public enum RunEnding: Sendable, Equatable, CustomStringConvertible {
+    /// The main process ended by itself.
+    case exited(ExitStatus)
+    /// It never started.
+    case spawnFailed(SpawnFailure)
+    /// Steward stopped it in order to start it again.
+    case stoppedToRestart(RestartReason)
+
+    public var description: String {
+        switch self {
+        case .exited(let status): "\(status)"
+        case .spawnFailed(let failure): failure.message
+        case .stoppedToRestart(let reason): reason.rawValue
+        }
+    }
+}
+
+/// Why a service is `failed`.
+public enum FailureReason: Sendable, Equatable, CustomStringConvertible {
+    /// Its restart policy does not restart a run that ended this way.
+    case ended(RunEnding)
+    /// `runs` consecutive runs were shorter than `shorterThan` (the start limit).
+    case startLimit(runs: Int, shorterThan: Duration, last: RunEnding)
+    /// A `ready = "notify"` service sent no READY=1 in time, and its policy is `never`.
+    case noReadyNotification(within: Duration)
+
+    public var description: String {
+        switch self {
+        case .ended(let ending): "\(ending)"
+        case .startLimit(let runs, let shorterThan, let last): "start limit reached: \(runs) runs shorter than \(shorterThan) (last: \(last))"
+        case .noReadyNotification(let within): "no READY=1 within \(within)"
         }
     }
 }
@@ -97,16 +151,34 @@ public struct TimerToken: Sendable, Hashable {
     public var generation: Int
 }
 
-public enum ServiceEvent: Sendable, Equatable {
+/// Which processes a signal goes to.
+public enum SignalTarget: String, Sendable, Equatable {
+    case mainProcess = "main"
+    case wholeCgroup = "cgroup"
+}
+
+/// What an operator (or the library user) may ask of a service: the public command API.
+public enum ServiceCommand: Sendable, Equatable {
     case start
     case stop
-    case restart(RestartReason)
+    /// Stop and start again (counted as a `manual` restart); starts a service that is not running.
+    case restart
+    case signal(Int32, to: SignalTarget)
+}
+
+/// Every input of a service's machine. Commands come from outside; the rest are reports of what
+/// happened: the spawn's answer, the main process's exit, a timer, a notify message, the memory
+/// guard's verdict.
+public enum ServiceEvent: Sendable, Equatable {
+    case command(ServiceCommand)
     case spawned(pid: Int32)
-    /// The service reported READY=1.
-    case ready
-    case spawnFailed(String)
+    case spawnFailed(SpawnFailure)
     case mainExited(ExitStatus)
     case timerFired(TimerToken)
+    /// A process in the service's cgroup sent READY=1.
+    case ready
+    /// The memory guard saw the run of `pid` above its anon limit for the whole window.
+    case anonLimitExceeded(pid: Int32)
 }
 
 public enum ServiceAction: Sendable, Equatable {
@@ -114,6 +186,8 @@ public enum ServiceAction: Sendable, Equatable {
     case spawn
     /// Send the stop signal, to the whole cgroup or the main process per kill mode.
     case sendStopSignal(pid: Int32)
+    /// An operator's signal.
+    case sendSignal(Int32, to: SignalTarget, pid: Int32)
     /// SIGKILL whatever is left in the cgroup and wait until it is empty.
     case killCgroup
     /// Remove the (empty) cgroup: the service will not run again until started.
@@ -124,9 +198,38 @@ public enum ServiceAction: Sendable, Equatable {
     public enum LogLevel: Sendable, Equatable { case info, warning, error }
 }
 
-/// The per-service supervisor as a pure state machine, in the spirit of s6-supervise: every
-/// (state, event) pair has a defined answer, and the caller performs the returned actions.
-/// It never reads a clock: the caller passes `now`.
+/// Why an event changed nothing: every cell of the machine's table that is not an action list
+/// names one of these.
+public enum IgnoredBecause: String, Sendable, Equatable {
+    case notRunning = "not running"
+    case alreadyStarting = "already starting"
+    case alreadyRunning = "already running"
+    case alreadyStopping = "already stopping"
+    /// A timer of an earlier generation (each timer is superseded, never cancelled).
+    case staleTimer = "stale timer"
+    /// A guard verdict about an earlier run.
+    case staleRun = "about an earlier run"
+    /// A report about a process this state has none of (it cannot happen in order; kept total).
+    case noSuchProcess = "no such process"
+}
+
+/// The machine's answer to one event.
+public enum Reaction: Sendable, Equatable {
+    case perform([ServiceAction])
+    case ignore(IgnoredBecause)
+
+    public var actions: [ServiceAction] {
+        switch self {
+        case .perform(let actions): actions
+        case .ignore: []
+        }
+    }
+}
+
+/// The per-service supervisor as a pure state machine, in the spirit of s6-supervise's
+/// `actions[state][event]`: every state × event cell is spelled out (no default), either as the
+/// actions the caller performs or as a named reason to ignore the event. It never reads a clock:
+/// the caller passes `now`.
 public struct ServiceMachine: Sendable {
     public let restartPolicy: RestartPolicy
     public let backoff: BackoffPolicy
@@ -151,76 +254,122 @@ public struct ServiceMachine: Sendable {
         self.nextDelay = backoff.initialDelay
     }
 
-    public mutating func handle(_ event: ServiceEvent, at now: ContinuousClock.Instant) -> [ServiceAction] {
-        switch (state, event) {
-        case (.idle, .start), (.exited, .start), (.failed, .start):
-            quickFailures = 0
-            nextDelay = backoff.initialDelay
-            state = .starting
-            return [.spawn]
-        case (.backoff, .start), (.backoff, .restart(.manual)):
-            generation += 1
-            state = .starting
-            return [.spawn]
-
-        case (.starting, .spawned(let pid)):
-            lastStart = now
-            guard let readyTimeout else {
-                state = .running(pid: pid, since: now)
-                return []
+    public mutating func handle(_ event: ServiceEvent, at now: ContinuousClock.Instant) -> Reaction {
+        switch state {
+        case .idle, .exited, .failed:
+            switch event {
+            case .command(.start), .command(.restart): return startFresh()
+            case .command(.stop), .command(.signal), .ready, .anonLimitExceeded: return .ignore(.notRunning)
+            case .spawned, .spawnFailed, .mainExited: return .ignore(.noSuchProcess)
+            case .timerFired: return .ignore(.staleTimer)
             }
-            state = .waitingForReady(pid: pid, since: now)
-            return [newTimer(.startTimeout, after: readyTimeout)]
-        case (.waitingForReady(let pid, let since), .ready):
-            generation += 1
-            state = .running(pid: pid, since: since)
-            return [.log(.info, "ready")]
-        case (.waitingForReady(let pid, _), .timerFired(let token)) where token == current(.startTimeout):
-            return [.log(.error, "no READY=1 within \(readyTimeout ?? .zero); stopping")] + beginStop(pid: pid, then: .restart(.startTimeout))
-        case (.starting, .spawnFailed(let message)):
-            return afterRun(ended: .exited(127), reason: .spawnFailure, ranFor: .zero, detail: message, now: now)
-        case (.stopping(nil, let then), .spawned(let pid)):
-            // A stop arrived while the spawn was under way.
-            state = .stopping(pid: pid, then: then)
-            return beginStop(pid: pid, then: then)
-        case (.stopping(nil, let then), .spawnFailed):
-            return finishStop(then: then, ranFor: .zero, now: now)
 
-        case (.running(_, let since), .mainExited(let status)), (.waitingForReady(_, let since), .mainExited(let status)):
-            lastExit = status
-            let reason: RestartReason = if case .signaled = status { .signal } else { .exit }
-            return [.killCgroup] + afterRun(ended: status, reason: reason, ranFor: now - since, detail: "\(status)", now: now)
+        case .starting:
+            switch event {
+            case .command(.start), .command(.restart): return .ignore(.alreadyStarting)
+            case .command(.stop):
+                state = .stopping(pid: nil, then: .stay)
+                return .perform([])
+            case .command(.signal), .ready, .anonLimitExceeded: return .ignore(.notRunning)
+            case .spawned(let pid):
+                lastStart = now
+                guard let readyTimeout else {
+                    state = .running(pid: pid, since: now)
+                    return .perform([])
+                }
+                state = .waitingForReady(pid: pid, since: now)
+                return .perform([newTimer(.startTimeout, after: readyTimeout)])
+            case .spawnFailed(let failure):
+                return .perform(afterRun(.spawnFailed(failure), status: .exited(127), reason: .spawnFailure, ranFor: .zero, now: now))
+            case .mainExited: return .ignore(.noSuchProcess)
+            case .timerFired: return .ignore(.staleTimer)
+            }
 
-        case (.running(let pid, _), .stop), (.waitingForReady(let pid, _), .stop):
-            return beginStop(pid: pid, then: .stay)
-        case (.running(let pid, _), .restart(let reason)), (.waitingForReady(let pid, _), .restart(let reason)):
-            return beginStop(pid: pid, then: .restart(reason))
-        case (.starting, .stop):
-            state = .stopping(pid: nil, then: .stay)
-            return []
-        case (.stopping(let pid, _), .stop):
-            state = .stopping(pid: pid, then: .stay) // a stop overrides a pending restart
-            return []
+        case .waitingForReady(let pid, let since):
+            switch event {
+            case .command(.start): return .ignore(.alreadyStarting)
+            case .command(.stop): return .perform(beginStop(pid: pid, then: .stay))
+            case .command(.restart): return .perform(beginStop(pid: pid, then: .restart(.manual)))
+            case .command(.signal(let signal, let target)): return .perform([.sendSignal(signal, to: target, pid: pid)])
+            case .ready:
+                generation += 1
+                state = .running(pid: pid, since: since)
+                return .perform([.log(.info, "ready")])
+            // The guard watches running services only.
+            case .anonLimitExceeded: return .ignore(.staleRun)
+            case .mainExited(let status): return .perform(mainExited(status, ranFor: now - since, now: now))
+            case .spawned, .spawnFailed: return .ignore(.noSuchProcess)
+            case .timerFired(let token):
+                guard token == current(.startTimeout) else { return .ignore(.staleTimer) }
+                return .perform([.log(.error, "no READY=1 within \(readyTimeout ?? .zero); stopping")] + beginStop(pid: pid, then: .restart(.startTimeout)))
+            }
 
-        case (.stopping(.some, let then), .mainExited(let status)):
-            lastExit = status
-            let ranFor = lastStart.map { now - $0 } ?? .zero
-            return [.killCgroup] + finishStop(then: then, ranFor: ranFor, now: now)
-        case (.stopping(.some, _), .timerFired(let token)) where token == current(.stopTimeout):
-            return [.log(.warning, "stop timeout of \(stopTimeout) passed; killing the cgroup"), .killCgroup]
+        case .running(let pid, let since):
+            switch event {
+            case .command(.start), .ready: return .ignore(.alreadyRunning)
+            case .command(.stop): return .perform(beginStop(pid: pid, then: .stay))
+            case .command(.restart): return .perform(beginStop(pid: pid, then: .restart(.manual)))
+            case .command(.signal(let signal, let target)): return .perform([.sendSignal(signal, to: target, pid: pid)])
+            case .anonLimitExceeded(let about):
+                guard about == pid else { return .ignore(.staleRun) }
+                return .perform(beginStop(pid: pid, then: .restart(.anonMemory)))
+            case .mainExited(let status): return .perform(mainExited(status, ranFor: now - since, now: now))
+            case .spawned, .spawnFailed: return .ignore(.noSuchProcess)
+            case .timerFired: return .ignore(.staleTimer)
+            }
 
-        case (.backoff, .timerFired(let token)) where token == current(.restartDelay):
-            state = .starting
-            return [.spawn]
-        case (.backoff, .stop):
-            generation += 1
-            state = .idle
-            return [.removeCgroup]
+        case .stopping(let pid, let then):
+            switch event {
+            case .command(.start), .command(.restart), .ready, .anonLimitExceeded: return .ignore(.alreadyStopping)
+            case .command(.stop):
+                guard then != .stay else { return .ignore(.alreadyStopping) }
+                state = .stopping(pid: pid, then: .stay)  // a stop overrides a pending restart
+                return .perform([])
+            case .command(.signal(let signal, let target)):
+                guard let pid else { return .ignore(.notRunning) }
+                return .perform([.sendSignal(signal, to: target, pid: pid)])
+            case .spawned(let spawned):
+                // A stop overtook the spawn: stop what it started.
+                guard pid == nil else { return .ignore(.noSuchProcess) }
+                lastStart = now
+                return .perform(beginStop(pid: spawned, then: then))
+            case .spawnFailed:
+                guard pid == nil else { return .ignore(.noSuchProcess) }
+                return .perform(finishStop(then: then, ranFor: .zero, now: now))
+            case .mainExited(let status):
+                guard pid != nil else { return .ignore(.noSuchProcess) }
+                lastExit = status
+                return .perform([.killCgroup] + finishStop(then: then, ranFor: lastStart.map { now - $0 } ?? .zero, now: now))
+            case .timerFired(let token):
+                guard pid != nil, token == current(.stopTimeout) else { return .ignore(.staleTimer) }
+                return .perform([.log(.warning, "stop timeout of \(stopTimeout) passed; killing the cgroup"), .killCgroup])
+            }
 
-        default:
-            // Everything else (stale timers, stop when already stopped, ...) changes nothing.
-            return []
+        case .backoff:
+            switch event {
+            case .command(.start), .command(.restart):
+                generation += 1
+                state = .starting
+                return .perform([.spawn])
+            case .command(.stop):
+                generation += 1
+                state = .idle
+                return .perform([.removeCgroup])
+            case .command(.signal), .ready, .anonLimitExceeded: return .ignore(.notRunning)
+            case .spawned, .spawnFailed, .mainExited: return .ignore(.noSuchProcess)
+            case .timerFired(let token):
+                guard token == current(.restartDelay) else { return .ignore(.staleTimer) }
+                state = .starting
+                return .perform([.spawn])
+            }
         }
+    }
+
+    private mutating func startFresh() -> Reaction {
+        quickFailures = 0
+        nextDelay = backoff.initialDelay
+        state = .starting
+        return .perform([.spawn])
     }
 
     private func current(_ kind: TimerToken.Kind) -> TimerToken {
@@ -237,6 +386,13 @@ public struct ServiceMachine: Sendable {
         return [.sendStopSignal(pid: pid), newTimer(.stopTimeout, after: stopTimeout)]
     }
 
+    /// The main process of a run nobody was stopping ended: whatever it left dies with it.
+    private mutating func mainExited(_ status: ExitStatus, ranFor: Duration, now: ContinuousClock.Instant) -> [ServiceAction] {
+        lastExit = status
+        let reason: RestartReason = if case .signaled = status { .signal } else { .exit }
+        return [.killCgroup] + afterRun(.exited(status), status: status, reason: reason, ranFor: ranFor, now: now)
+    }
+
     private mutating func finishStop(then: ServiceState.AfterStop, ranFor: Duration, now: ContinuousClock.Instant) -> [ServiceAction] {
         generation += 1
         switch then {
@@ -248,42 +404,41 @@ public struct ServiceMachine: Sendable {
             state = .starting
             return [.log(.info, "restarting (manual)"), .spawn]
         case .restart(.startTimeout) where restartPolicy == .never:
-            state = .failed("no READY=1 within \(readyTimeout ?? .zero)")
+            state = .failed(.noReadyNotification(within: readyTimeout ?? .zero))
             return [.removeCgroup]
         case .restart(let reason):
-            return scheduleRestart(reason: reason, ranFor: ranFor, detail: reason.rawValue, now: now)
+            return scheduleRestart(after: .stoppedToRestart(reason), reason: reason, ranFor: ranFor, now: now)
         }
     }
 
     /// Decides what follows a run that ended on its own (or failed to start).
-    private mutating func afterRun(ended status: ExitStatus, reason: RestartReason, ranFor: Duration, detail: String, now: ContinuousClock.Instant) -> [ServiceAction] {
+    private mutating func afterRun(_ ending: RunEnding, status: ExitStatus, reason: RestartReason, ranFor: Duration, now: ContinuousClock.Instant) -> [ServiceAction] {
         let restart = switch restartPolicy {
         case .always: true
         case .onFailure: !status.isSuccess
         case .never: false
         }
         guard restart else {
-            state = status.isSuccess ? .exited(status) : .failed(detail)
-            return [.log(status.isSuccess ? .info : .error, "ended: \(detail)"), .removeCgroup]
+            state = status.isSuccess ? .exited(status) : .failed(.ended(ending))
+            return [.log(status.isSuccess ? .info : .error, "ended: \(ending)"), .removeCgroup]
         }
-        return scheduleRestart(reason: reason, ranFor: ranFor, detail: detail, now: now)
+        return scheduleRestart(after: ending, reason: reason, ranFor: ranFor, now: now)
     }
 
-    private mutating func scheduleRestart(reason: RestartReason, ranFor: Duration, detail: String, now: ContinuousClock.Instant) -> [ServiceAction] {
+    private mutating func scheduleRestart(after ending: RunEnding, reason: RestartReason, ranFor: Duration, now: ContinuousClock.Instant) -> [ServiceAction] {
         if ranFor >= backoff.resetAfter {
             quickFailures = 0
             nextDelay = backoff.initialDelay
         }
         quickFailures += 1
         if backoff.startLimit > 0 && quickFailures >= backoff.startLimit {
-            state = .failed("start limit reached: \(quickFailures) runs shorter than \(backoff.resetAfter) (last: \(detail))")
-            return [.log(.error, "giving up after \(quickFailures) quick restarts (last: \(detail))"), .removeCgroup]
+            state = .failed(.startLimit(runs: quickFailures, shorterThan: backoff.resetAfter, last: ending))
+            return [.log(.error, "giving up after \(quickFailures) quick restarts (last: \(ending))"), .removeCgroup]
         }
         let delay = nextDelay
         nextDelay = min(nextDelay * 2, backoff.maximumDelay)
         restarts[reason, default: 0] += 1
         state = .backoff(until: now + delay, reason: reason)
-        return [.log(.info, "\(detail); restarting in \(delay)"), newTimer(.restartDelay, after: delay)]
+        return [.log(.info, "\(ending); restarting in \(delay)"), newTimer(.restartDelay, after: delay)]
     }
-
 }

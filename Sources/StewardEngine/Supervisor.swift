@@ -1,53 +1,66 @@
 import CgroupFS
-import Glibc
 import Logging
 import StewardConfig
 import StewardCore
 import Synchronization
-import UnixSignals
 
-/// Runs a set of services, each in its own cgroup below Steward's, until shut down. The library
-/// face of `steward run` and `steward exec`; tests drive it directly.
+/// Runs a set of services, each in its own cgroup below Steward's, until shut down: the library face
+/// of `steward run` and `steward exec` (the CLI wires signals, systemd and the metrics server to it),
+/// and what tests drive directly.
+///
+/// Its lifecycle is explicit: `initial` until `start()`, `running`, `reloading` while a reload is
+/// carried out, `shuttingDown`, `finished`. Operators act through the command API (`start`, `stop`,
+/// `restart`, `signal`, `reload`); the events a service's machine handles besides are internal.
 public final class Supervisor: Sendable {
     public let tree: CgroupTree
     private let state: Mutex<State>
-    private let shutdownStarted = Mutex(false)
+    private let phase = Watched(Lifecycle.initial)
     private let output: ServiceOutput
-    private let logger: Logger
     private let observer: any LifecycleObserver
-    private let lastStatus = Mutex("")
-    private let statusChanged = Relay()
+    private let budget: DescriptorBudget
+    private let sampler = MemorySampler()
+    /// Bumped by every service's change; the status line follows it.
+    private let changes = Watched(0)
+    private let logger: Logger
+
+    public enum Lifecycle: String, Sendable, Equatable {
+        case initial, running, reloading, shuttingDown = "shutting down", finished
+    }
 
     private struct State {
         var configuration: StewardConfiguration
         var runners: [String: ServiceRunner] = [:]
         var loops: [String: Task<Void, Never>] = [:]
+        /// The memory sampler and the status line.
+        var background: [Task<Void, Never>] = []
     }
 
     /// Prepares the cgroup tree (nothing is started yet). On error nothing is left behind.
+    /// `budget` caps the cgroup files all services' readers keep open together.
     public init(
         configuration: StewardConfiguration,
         layout: HostLayout? = nil,
         output: ServiceOutput = .lines(PrefixedOutputSink()),
         observer: any LifecycleObserver = SilentLifecycleObserver(),
+        budget: DescriptorBudget = .quarterOfOpenFileLimit(),
         logger: Logger = Logger(label: "steward")
     ) throws {
         self.output = output
         self.logger = logger
         self.observer = observer
+        self.budget = budget
         let tree = try CgroupTree(layout: layout ?? HostLayout.current(), root: configuration.cgroupRoot)
         self.tree = tree
-        var state = State(configuration: configuration)
+        state = Mutex(State(configuration: configuration))
         do {
-            for service in configuration.services {
-                state.runners[service.name] = try Self.makeRunner(service, tree: tree, output: output, logger: logger, relay: statusChanged)
+            let runners = try configuration.services.map(makeRunner)
+            self.state.withLock { state in
+                for runner in runners { state.runners[runner.configuration.name] = runner }
             }
         } catch {
             tree.tearDown()
             throw error
         }
-        self.state = Mutex(state)
-        statusChanged.set { [weak self] in self?.publishStatus() }
     }
 
     /// Services' output read line by line into `sink`.
@@ -55,10 +68,12 @@ public final class Supervisor: Sendable {
         try self.init(configuration: configuration, layout: layout, output: .lines(sink), logger: logger)
     }
 
-    private static func makeRunner(_ service: ServiceConfiguration, tree: CgroupTree, output: ServiceOutput, logger: Logger, relay: Relay) throws -> ServiceRunner {
-        try ServiceRunner(configuration: service, cgroup: tree.service(named: service.name), output: output, logger: logger,
-                          onChange: { relay.fire() })
+    private func makeRunner(_ service: ServiceConfiguration) throws -> ServiceRunner {
+        try ServiceRunner(configuration: service, cgroup: tree.service(named: service.name), budget: budget, output: output,
+                          sampler: sampler, changes: changes, logger: logger)
     }
+
+    public var lifecycle: Lifecycle { phase.value }
 
     /// The configuration in force (it changes with `reload`).
     public var configuration: StewardConfiguration { state.withLock { $0.configuration } }
@@ -67,113 +82,142 @@ public final class Supervisor: Sendable {
 
     private func runner(_ name: String) -> ServiceRunner? { state.withLock { $0.runners[name] } }
 
-    public func snapshot(of name: String) -> ServiceSnapshot? { runner(name)?.snapshot }
-
-    public var snapshots: [ServiceSnapshot] {
-        let runners = state.withLock { state in state.configuration.services.compactMap { state.runners[$0.name] } }
-        return runners.map(\.snapshot)
+    private var runners: [ServiceRunner] {
+        state.withLock { state in state.configuration.services.compactMap { state.runners[$0.name] } }
     }
 
-    /// Tells the observer the one-line summary when it changed.
-    private func publishStatus() {
-        let line = Self.statusLine(snapshots)
-        let changed = lastStatus.withLock { last in
-            defer { last = line }
-            return last != line
-        }
-        if changed { observer.status(line) }
+    public func snapshot(of name: String) -> ServiceSnapshot? { runner(name)?.snapshot.value }
+
+    public var snapshots: [ServiceSnapshot] { runners.map(\.snapshot.value) }
+
+    /// A supervised service as metrics see it: its state, its settings, and the reader that owns its
+    /// cgroup's files and counters.
+    public struct Service: Sendable {
+        public var snapshot: ServiceSnapshot
+        public var configuration: ServiceConfiguration
+        public var reader: CgroupReader
     }
 
-    /// Starts the event loops and every service marked `autostart`; returns once each of those
-    /// has been spawned (or failed to be).
+    public var services: [Service] {
+        runners.map { Service(snapshot: $0.snapshot.value, configuration: $0.configuration, reader: $0.reader) }
+    }
+
+    public func service(named name: String) -> Service? {
+        runner(name).map { Service(snapshot: $0.snapshot.value, configuration: $0.configuration, reader: $0.reader) }
+    }
+
+    /// Starts the event loops, the memory guard and every service marked `autostart` (side by side);
+    /// returns once each of those has been spawned (or failed to be). Only the first call does anything.
     public func start() async {
-        let toStart = state.withLock { state -> [ServiceRunner] in
-            for (name, runner) in state.runners where state.loops[name] == nil {
-                state.loops[name] = Task { await runner.run() }
+        var began = false
+        phase.update { phase in
+            guard phase == .initial else { return }
+            phase = .running
+            began = true
+        }
+        guard began else { return }
+        let (sampler, changes, observer) = (sampler, changes, observer)
+        state.withLock { state in
+            state.background = [
+                Task { await sampler.run() },
+                Task { [weak self] in
+                    var last = ""
+                    var seen = 0
+                    while let count = try? await changes.wait(until: { [seen] in $0 != seen }) {
+                        seen = count
+                        guard let self else { return }
+                        let line = Self.statusLine(self.snapshots)
+                        if line != last { observer.status(line) }
+                        last = line
+                    }
+                },
+            ]
+        }
+        await launch(runners)
+    }
+
+    /// Starts the loops of `runners` and their autostart services, side by side.
+    private func launch(_ runners: [ServiceRunner]) async {
+        state.withLock { state in
+            for runner in runners { state.loops[runner.configuration.name] = Task { await runner.run() } }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for runner in runners where runner.configuration.autostart {
+                group.addTask { _ = await runner.command(.start) }
             }
-            return state.configuration.services.filter(\.autostart).compactMap { state.runners[$0.name] }
-        }
-        for runner in toStart where runner.snapshot.handledEvents == 0 {
-            let sequence = runner.send(.start)
-            _ = await runner.waitUntil { $0.handledEvents >= sequence }
         }
     }
 
-    /// Sends an event (start, stop, restart) to one service. Returns false for an unknown name.
-    @discardableResult
-    public func send(_ event: ServiceEvent, to name: String) -> Bool {
-        guard let runner = runner(name) else { return false }
-        runner.send(event)
-        return true
+    // MARK: The command API
+
+    /// Carries out `command` on one service; returns once the service has handled it (a start has
+    /// spawned, a stop has sent the stop signal): wait with `waitUntil` for a state further on.
+    public func perform(_ command: ServiceCommand, on name: String) async -> CommandOutcome {
+        guard let runner = runner(name) else { return .unknownService }
+        return await runner.command(command)
     }
 
-    /// Sends `signal` to the main process of a service.
     @discardableResult
-    public func signal(_ signal: Int32, to name: String) -> Bool {
-        runner(name)?.signalMain(signal) ?? false
+    public func start(_ name: String) async -> CommandOutcome { await perform(.start, on: name) }
+
+    @discardableResult
+    public func stop(_ name: String) async -> CommandOutcome { await perform(.stop, on: name) }
+
+    @discardableResult
+    public func restart(_ name: String) async -> CommandOutcome { await perform(.restart, on: name) }
+
+    /// Sends `signal` to the main process of a service, or to every process in its cgroup.
+    @discardableResult
+    public func signal(_ signal: Int32, to name: String, target: SignalTarget = .mainProcess) async -> CommandOutcome {
+        await perform(.signal(signal, to: target), on: name)
     }
 
-    /// Returns once the service's snapshot satisfies `predicate`.
+    /// Returns once the service's snapshot satisfies `predicate`; nil for an unknown service or when
+    /// the waiting task is cancelled.
     public func waitUntil(_ name: String, _ predicate: @escaping @Sendable (ServiceSnapshot) -> Bool) async -> ServiceSnapshot? {
-        await runner(name)?.waitUntil(predicate)
+        try? await runner(name)?.snapshot.wait(until: predicate)
     }
 
     /// Returns once every service has ended by itself (exited or failed) or was never started.
     public func waitUntilAllEnded() async {
         for runner in state.withLock({ Array($0.runners.values) }) {
-            _ = await runner.waitUntil { $0.state.isSettled }
+            _ = try? await runner.snapshot.wait { $0.state.isSettled }
         }
     }
 
-    /// What a reload changed.
-    public struct ReloadSummary: Sendable, Equatable, CustomStringConvertible {
-        public var added: [String] = []
-        public var removed: [String] = []
-        public var changed: [String] = []
-        /// Settings that only a restart of Steward applies.
-        public var ignored: [String] = []
-
-        public var description: String {
-            let parts = [("added", added), ("removed", removed), ("restarted", changed)].filter { !$1.isEmpty }
-                .map { "\($0): \($1.joined(separator: ", "))" }
-            return parts.isEmpty ? "no service changed" : parts.joined(separator: "; ")
-        }
+    /// Why a reload did not happen.
+    public struct ReloadRefused: Error, CustomStringConvertible {
+        public var lifecycle: Lifecycle
+        public var description: String { "cannot reload while \(lifecycle.rawValue)" }
     }
 
-    /// Applies a new configuration without touching what did not change: new services start,
-    /// removed ones stop, changed ones are stopped and started with their new settings. The metrics
-    /// address and the cgroup root only change with a restart of Steward.
+    /// Applies a new configuration without touching what did not change (`ReloadPlan`). The new
+    /// services' runners are made first, so a failure there leaves everything running as it was.
+    /// Refused unless the supervisor is running (not before `start`, not during another reload or a
+    /// shutdown).
     @discardableResult
-    public func reload(_ new: StewardConfiguration) async throws -> ReloadSummary {
+    public func reload(_ new: StewardConfiguration) async throws -> ReloadPlan {
+        var refusedIn: Lifecycle?
+        phase.update { phase in
+            guard phase == .running else { refusedIn = phase; return }
+            phase = .reloading
+        }
+        if let refusedIn { throw ReloadRefused(lifecycle: refusedIn) }
         observer.reloading()
-        defer { observer.ready(status: Self.statusLine(snapshots)) }
-        let old = configuration
-        var summary = ReloadSummary()
-        if new.cgroupRoot != old.cgroupRoot { summary.ignored.append("cgroup.root") }
-        if new.metricsListen != old.metricsListen { summary.ignored.append("metrics.listen") }
-        if new.metricsLimits != old.metricsLimits { summary.ignored.append("metrics limits") }
-        let oldServices = Dictionary(uniqueKeysWithValues: old.services.map { ($0.name, $0) })
-        let newServices = Dictionary(uniqueKeysWithValues: new.services.map { ($0.name, $0) })
-        summary.removed = oldServices.keys.filter { newServices[$0] == nil }.sorted()
-        summary.added = newServices.keys.filter { oldServices[$0] == nil }.sorted()
-        summary.changed = newServices.keys.filter { oldServices[$0] != nil && oldServices[$0] != newServices[$0] }.sorted()
-
-        // Build the new runners first: a failure here leaves everything running as it was.
-        var fresh: [String: ServiceRunner] = [:]
-        for name in summary.added + summary.changed {
-            fresh[name] = try Self.makeRunner(newServices[name]!, tree: tree, output: output, logger: logger, relay: statusChanged)
+        defer {
+            phase.update { $0 = .running }
+            observer.ready(status: Self.statusLine(snapshots))
         }
-        await retire(summary.removed + summary.changed)
+        let plan = ReloadPlan(from: configuration, to: new)
+        let services = Dictionary(plan.configuration.services.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let fresh = try plan.toStart.map { try makeRunner(services[$0]!) }
+        await retire(plan.toStop)
         state.withLock { state in
-            var configuration = new
-            configuration.cgroupRoot = old.cgroupRoot
-            configuration.metricsListen = old.metricsListen
-            configuration.metricsLimits = old.metricsLimits
-            state.configuration = configuration
-            state.runners.merge(fresh) { $1 }
+            state.configuration = plan.configuration
+            for runner in fresh { state.runners[runner.configuration.name] = runner }
         }
-        await start()
-        return summary
+        await launch(fresh)
+        return plan
     }
 
     /// Stops services and ends their event loops.
@@ -192,101 +236,35 @@ public final class Supervisor: Sendable {
         }
     }
 
-    /// Stops every service in parallel (each within its stop timeout), removes their cgroups and
+    /// Stops every service side by side (each within its stop timeout), removes their cgroups and
     /// what Steward created. `signal` replaces the services' stop signal (exec mode forwards the
-    /// signal Steward received).
+    /// signal Steward received). Waits for a reload under way to end first; a second call waits
+    /// for the first to finish.
     public func shutdown(signal: Int32? = nil) async {
-        guard !shutdownStarted.withLock({ started in defer { started = true }; return started }) else { return }
-        observer.stopping()
-        let (runners, started) = state.withLock { state in
-            (Array(state.runners.values), state.runners.filter { state.loops[$0.key] != nil }.map(\.value))
+        _ = try? await phase.wait { $0 != .reloading }
+        var first = false
+        phase.update { phase in
+            guard phase != .shuttingDown && phase != .finished else { return }
+            phase = .shuttingDown
+            first = true
         }
+        guard first else {
+            _ = try? await phase.wait { $0 == .finished }
+            return
+        }
+        observer.stopping()
+        let (runners, loops) = state.withLock { state in (Array(state.runners.values), state.loops) }
         // A runner whose loop never started (Steward stopped before `start`) has nothing to stop,
         // and nobody would answer its stop event.
         await withTaskGroup(of: Void.self) { group in
-            for runner in started {
+            for runner in runners where loops[runner.configuration.name] != nil {
                 group.addTask { await runner.stop(signal: signal) }
             }
         }
         for runner in runners { runner.finish() }
-        for loop in state.withLock({ Array($0.loops.values) }) { await loop.value }
+        for loop in loops.values { await loop.value }
+        for task in state.withLock({ $0.background }) { task.cancel() }
         tree.tearDown()
+        phase.update { $0 = .finished }
     }
-
-    /// Runs until SIGTERM, SIGINT or SIGQUIT (then shuts down). SIGHUP reloads through `reload` when
-    /// given (a file that does not load is logged and changes nothing); otherwise SIGHUP, like
-    /// SIGUSR1, SIGUSR2 and SIGWINCH, is forwarded to every service's main process. Every other
-    /// signal whose default action would end Steward is ignored (ALRM logged), so that nobody's
-    /// stray `kill -ALRM` leaves the services unsupervised. With `untilSettled` it also returns once
-    /// every service has settled by itself (`steward exec`).
-    public func run(
-        untilSettled: Bool = false,
-        forwardStopSignal: Bool = false,
-        reload loadConfiguration: (@Sendable () throws -> StewardConfiguration)? = nil
-    ) async {
-        // Trapping SIGQUIT also replaces the Swift runtime's backtracer, which would print a crash
-        // report for it and go on. Children get default dispositions back (CStewardSpawn).
-        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sigquit, .sighup, .sigusr1, .sigusr2, .sigwinch, .sigalrm)
-        for ignored in [SIGPIPE, SIGVTALRM, SIGPROF, SIGIO, SIGXCPU, SIGXFSZ] { _ = Glibc.signal(ignored, SIG_IGN) }
-        await start()
-        observer.ready(status: Self.statusLine(snapshots))
-        await withTaskGroup(of: Int32?.self) { group in
-            if let interval = observer.watchdogPingInterval {
-                group.addTask {
-                    while !Task.isCancelled {
-                        self.observer.watchdogPing()
-                        try? await Task.sleep(for: interval)
-                    }
-                    return nil
-                }
-            }
-            group.addTask {
-                for await signal in signals {
-                    switch signal {
-                    case .sigterm, .sigint, .sigquit:
-                        return signal.rawValue
-                    case .sighup where loadConfiguration != nil:
-                        await self.reload(using: loadConfiguration!)
-                    case .sighup, .sigusr1, .sigusr2, .sigwinch:
-                        for name in self.serviceNames { self.signal(signal.rawValue, to: name) }
-                    default:
-                        self.logger.notice("ignored signal \(signal)")
-                    }
-                }
-                return nil
-            }
-            if untilSettled {
-                group.addTask {
-                    await self.waitUntilAllEnded()
-                    return nil
-                }
-            }
-            let stopSignal = await group.next() ?? nil
-            group.cancelAll()
-            if let stopSignal {
-                logger.info("received signal \(stopSignal), stopping all services")
-            }
-            await shutdown(signal: forwardStopSignal ? stopSignal : nil)
-        }
-    }
-
-    private func reload(using load: () throws -> StewardConfiguration) async {
-        do {
-            let summary = try await reload(load())
-            logger.info("reloaded: \(summary)")
-            if !summary.ignored.isEmpty {
-                logger.warning("changed settings take effect only when Steward restarts: \(summary.ignored.joined(separator: ", "))")
-            }
-        } catch {
-            logger.error("reload failed, keeping the running configuration: \(error)")
-        }
-    }
-}
-
-/// Lets the runners, created before the supervisor is whole, call back into it.
-private final class Relay: Sendable {
-    private let action = Mutex<(@Sendable () -> Void)?>(nil)
-
-    func set(_ action: @escaping @Sendable () -> Void) { self.action.withLock { $0 = action } }
-    func fire() { action.withLock { $0 }?() }
 }

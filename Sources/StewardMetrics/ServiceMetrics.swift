@@ -48,8 +48,7 @@ public struct ServiceReading: Sendable {
         self.counters = counters ?? cgroup?.counters ?? .none
     }
 
-    /// `cgroup` was read after `earlier` was taken and before `snapshot` was.
-    public init(snapshot: ServiceSnapshot, readAfter earlier: ServiceSnapshot, configuration: ServiceConfiguration?, cgroup: CgroupSample?) {
+    public init(snapshot: ServiceSnapshot, configuration: ServiceConfiguration?, reading: CgroupReader.Reading) {
         self.init(
             name: snapshot.name,
             supervision: Supervision(
@@ -58,8 +57,8 @@ public struct ServiceReading: Sendable {
             ),
             anonLimitBytes: configuration?.memory.anonLimitBytes,
             resources: configuration?.resources ?? ResourceLimits(),
-            cgroup: cgroup,
-            counters: snapshot.cumulativeCounters(adding: cgroup?.counters ?? .none, readAfter: earlier)
+            cgroup: reading.sample,
+            counters: reading.counters
         )
     }
 }

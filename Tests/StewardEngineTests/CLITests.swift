@@ -126,6 +126,29 @@ struct CLITests {
         }
     }
 
+    @Test("SIGHUP to `steward run` with a broken file changes nothing; with a good one it applies the plan")
+    func reloadOnHangup() async throws {
+        let config = try writeConfig("[services.keep]\ncommand = [\"/bin/sh\", \"-c\", \"echo keep $$; exec sleep 1000\"]\n")
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        try await withSteward(["run", "--config", config]) { steward in
+            let first = try await withDeadline("keep up") { await steward.output.waitForLine { $0.text.hasPrefix("keep | keep ") } }
+            try "[services.keep]\ncommand = [\"/bin/sh\", \"-c\", \"echo keep $$; exec sleep 1000\"]\nstop_timeout = \"10x\"\n"
+                .write(toFile: config, atomically: true, encoding: .utf8)
+            kill(steward.pid, SIGHUP)
+            let refused = try await withDeadline("reload refused") { await steward.output.waitForLine { $0.text.contains("reload failed") } }
+            #expect(refused.text.contains("\(config):3"), "the error names file and line: \(refused.text)")
+            try (try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(of: "stop_timeout = \"10x\"\n", with: "")
+                + "[services.added]\ncommand = [\"/bin/sh\", \"-c\", \"echo added up; exec sleep 1000\"]\n[metrics]\nlisten = \"127.0.0.1:0\"\n")
+                .write(toFile: config, atomically: true, encoding: .utf8)
+            kill(steward.pid, SIGHUP)
+            _ = try await withDeadline("added started") { await steward.output.waitForLine { $0.text == "added | added up" } }
+            _ = try await withDeadline("reload logged") { await steward.output.waitForLine { $0.text.contains("reloaded: added: added") } }
+            #expect(steward.output.lines.filter { $0.text.hasPrefix("keep | keep ") }.map(\.text) == [first.text], "keep was restarted")
+            kill(steward.pid, SIGTERM)
+            #expect(try await withDeadline("exit") { await steward.waitForExit() } == .exited(0))
+        }
+    }
+
     @Test("SIGTERM to `steward run` stops every service, daemons included, and leaves no cgroup behind")
     func runStopsEverything() async throws {
         let config = try writeConfig("""

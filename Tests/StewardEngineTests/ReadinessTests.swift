@@ -7,11 +7,14 @@ import Testing
 
 @Suite("ready = notify services", .tags(.realCgroups))
 struct ReadinessTests {
-    /// sd_notify in a few lines of Python (an abstract socket is "@name").
-    static func notifier(after seconds: Double, _ message: String) -> String {
-        """
-        import os, socket, time
-        time.sleep(\(seconds))
+    /// sd_notify in a few lines of Python (an abstract socket is "@name"), sent after `seconds`, or
+    /// (nil) once the service got SIGUSR1, after printing "waiting".
+    static func notifier(after seconds: Double?, _ message: String) -> String {
+        let wait = seconds.map { "time.sleep(\($0))" }
+            ?? "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1}); print('waiting', flush=True); signal.sigwait({signal.SIGUSR1})"
+        return """
+        import os, signal, socket, time
+        \(wait)
         address = os.environ["NOTIFY_SOCKET"]
         s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         s.sendto(b"\(message)", "\\0" + address[1:] if address.startswith("@") else address)
@@ -30,11 +33,13 @@ struct ReadinessTests {
 
     @Test("a notify service is running only after READY=1, and its STATUS= is kept")
     func readyOnNotify() async throws {
-        let service = notifyService("notifier", Self.notifier(after: 0.3, "READY=1\\nSTATUS=serving 3 clients"), restart: .never)
+        let service = notifyService("notifier", Self.notifier(after: nil, "READY=1\\nSTATUS=serving 3 clients"), restart: .never)
         try await withSupervisor([service]) { supervisor, sink in
+            _ = try await withDeadline("the service waiting") { await sink.waitForLine { $0.text == "waiting" } }
             let early = supervisor.snapshot(of: "notifier")
             #expect(early?.state.name == "starting", "running before READY=1: \(String(describing: early?.state))")
             #expect(early?.mainPid != nil)
+            #expect(await supervisor.signal(SIGUSR1, to: "notifier") == .accepted, "a signal goes to a service that is not ready yet")
             let running = try await withDeadline("READY=1") { await supervisor.waitUntil("notifier") { $0.isUp } }
             #expect(running?.statusText == "serving 3 clients")
             _ = try await withDeadline("the service's own account") { await sink.waitForLine { $0.text == "notified" } }

@@ -25,8 +25,8 @@ struct ReloadTests {
                 cgroupRoot: supervisor.configuration.cgroupRoot,
                 services: [keep, service("change", "echo change v2; exec sleep 1000"), service("add", "echo add up; exec sleep 1000")]
             )
-            let summary = try await supervisor.reload(next)
-            #expect(summary == Supervisor.ReloadSummary(added: ["add"], removed: ["remove"], changed: ["change"]))
+            let plan = try await supervisor.reload(next)
+            #expect((plan.added, plan.removed, plan.changed, plan.unchanged) == (["add"], ["remove"], ["change"], ["keep"]))
 
             _ = try await withDeadline("new and changed up") {
                 await sink.waitForLine { $0.text == "add up" }

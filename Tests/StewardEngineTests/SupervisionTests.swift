@@ -81,7 +81,7 @@ struct SupervisionTests {
         try await withSupervisor([stubborn]) { supervisor, sink in
             _ = try await withDeadline("ready") { await sink.waitForLine { $0.text == "ready" } }
             let began = ContinuousClock.now
-            #expect(supervisor.send(.stop, to: "stubborn"))
+            #expect(await supervisor.stop("stubborn") == .accepted)
             let stopped = try await withDeadline("stubborn to stop") {
                 await supervisor.waitUntil("stubborn") { $0.state == .idle }
             }
@@ -119,7 +119,7 @@ struct SupervisionTests {
             let failed = try await withDeadline("missing to fail") {
                 await supervisor.waitUntil("missing") { if case .failed = $0.state { true } else { false } }
             }
-            #expect(failed?.state == .failed("start limit reached: 3 runs shorter than 5.0 seconds (last: \(expected))"))
+            #expect(failed?.state == .failed(.startLimit(runs: 3, shorterThan: .seconds(5), last: .spawnFailed(SpawnFailure(expected)))))
             #expect(failed?.restarts[.spawnFailure] == 2)
         }
     }

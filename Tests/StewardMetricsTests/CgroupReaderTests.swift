@@ -21,7 +21,7 @@ struct CgroupReaderTests {
             #expect(reader.sample() == nil, "no cgroup before the first start")
             #expect(budget.remaining == 100)
 
-            supervisor.send(.start, to: "idle")
+            await supervisor.start("idle")
             try await withDeadline("ready") { await lines.wait(for: "ready", from: "idle") }
             for sample in [reader.sample(), uncached.sample()] {
                 let sample = try #require(sample)
@@ -40,7 +40,7 @@ struct CgroupReaderTests {
             #expect(reader.memory() != nil)
             #expect(budget.remaining == 100 - kept, "a second read reuses the kept descriptors")
 
-            supervisor.send(.stop, to: "idle")
+            await supervisor.stop("idle")
             _ = try await withDeadline("idle to stop") { await supervisor.waitUntil("idle") { $0.state == .idle && $0.lastExit != nil } }
             #expect(reader.sample() == nil, "the cgroup is gone, not a cgroup of zeros")
             #expect(reader.memory() == nil)
@@ -61,7 +61,7 @@ struct CgroupReaderTests {
             #expect(try #require(reader.sample()).pids == 2)
             let kept = budget.remaining
 
-            supervisor.send(.restart(.manual), to: "twice")
+            await supervisor.restart("twice")
             try await withDeadline("second run") { await lines.wait(for: "second", from: "twice") }
             let sample = try #require(reader.sample())
             #expect(sample.errors.isEmpty, "\(sample.errors)")

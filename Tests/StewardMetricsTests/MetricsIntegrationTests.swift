@@ -60,7 +60,7 @@ struct MetricsIntegrationTests {
             let first = try #require(Self.scrape(collector).value("steward_service_memory_anon_bytes", label))
             #expect(abs(first - 50 * mebibyte) <= 5 * mebibyte, "\(first / mebibyte) MiB")
 
-            #expect(supervisor.signal(SIGUSR1, to: "holder"))
+            #expect(await supervisor.signal(SIGUSR1, to: "holder") == .accepted)
             try await withDeadline("100 MiB") { await lines.wait(for: "holding 100", from: "holder") }
             let second = try #require(Self.scrape(collector).value("steward_service_memory_anon_bytes", label))
             #expect(abs(second - 100 * mebibyte) <= 10 * mebibyte, "\(second / mebibyte) MiB")

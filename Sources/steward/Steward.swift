@@ -65,12 +65,13 @@ struct Run: AsyncParsableCommand {
         let configuration = try loadConfiguration(config)
         let logger = logging.makeLogger()
         raiseOpenFileLimit(logger: logger)
-        let supervisor = try Supervisor(
-            configuration: configuration, output: logging.serviceOutput, observer: SystemdNotifier(), logger: logger
-        )
+        let observer = SystemdNotifier()
+        let supervisor = try Supervisor(configuration: configuration, output: logging.serviceOutput, observer: observer, logger: logger)
         let path = config
         do {
-            try await supervisor.run(servingMetricsAt: configuration.metricsListen, limits: configuration.metricsLimits, logger: logger) {
+            try await Supervising(supervisor: supervisor, observer: observer, logger: logger).run(
+                servingMetricsAt: configuration.metricsListen, limits: configuration.metricsLimits
+            ) {
                 try StewardConfiguration.load(contentsOf: path, checkingHost: { $0.hostProblems() })
             }
         } catch {
@@ -183,11 +184,12 @@ struct Exec: AsyncParsableCommand {
         let configuration = StewardConfiguration(cgroupRoot: cgroupRoot, services: [service])
         let logger = logging.makeLogger()
         raiseOpenFileLimit(logger: logger)
-        let supervisor = try Supervisor(
-            configuration: configuration, output: logging.serviceOutput, observer: SystemdNotifier(), logger: logger
-        )
+        let observer = SystemdNotifier()
+        let supervisor = try Supervisor(configuration: configuration, output: logging.serviceOutput, observer: observer, logger: logger)
         do {
-            try await supervisor.run(servingMetricsAt: metricsAddress, untilSettled: true, forwardStopSignal: true, logger: logger)
+            try await Supervising(supervisor: supervisor, observer: observer, logger: logger).run(
+                servingMetricsAt: metricsAddress, untilSettled: true, forwardStopSignal: true
+            )
         } catch {
             throw CommandFailure(description: "--metrics: \(error)")
         }
