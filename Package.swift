@@ -92,7 +92,7 @@ let package = Package(
         // Helpers every test target shares: fixtures, deadlines, a supervisor in a scratch cgroup.
         .target(
             name: "StewardTestSupport",
-            dependencies: ["StewardEngine", "StewardConfig", "StewardCore", "CgroupFS", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["StewardEngine", "StewardConfig", "StewardCore", "CgroupFS", "CgroupStats", .product(name: "Logging", package: "swift-log")],
             path: "Tests/StewardTestSupport"
         ),
         .testTarget(name: "CgroupStatsTests", dependencies: ["CgroupStats", "StewardTestSupport"]),

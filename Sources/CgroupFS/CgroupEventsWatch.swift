@@ -1,3 +1,4 @@
+import CgroupStats
 @preconcurrency import Dispatch
 import Glibc
 import Synchronization

@@ -1,3 +1,4 @@
+import CgroupStats
 import SystemPackage
 
 import Glibc
@@ -9,6 +10,8 @@ public struct CgroupFSError: Error, Equatable, CustomStringConvertible {
     public var errno: Errno
     /// What the operator can do about it, when Steward knows.
     public var hint: String?
+    /// Set when the file was read but its text is not what the kernel writes (errno is then EINVAL).
+    public var malformed: CgroupParseError?
 
     public init(path: String, operation: String, errno: Errno, hint: String? = nil) {
         self.path = path
@@ -17,8 +20,15 @@ public struct CgroupFSError: Error, Equatable, CustomStringConvertible {
         self.hint = hint
     }
 
+    /// A file whose text did not parse.
+    public init(malformed: CgroupParseError) {
+        self.init(path: malformed.file, operation: "parse", errno: .invalidArgument)
+        self.malformed = malformed
+    }
+
     public var description: String {
-        "\(operation) \(path): \(errno)" + (hint.map { " (\($0))" } ?? "")
+        if let malformed { return "\(malformed)" }
+        return "\(operation) \(path): \(errno)" + (hint.map { " (\($0))" } ?? "")
     }
 }
 
@@ -70,7 +80,16 @@ public enum CgroupFile {
 
     /// The pids listed in a cgroup.procs file.
     public static func readPids(_ path: String) throws(CgroupFSError) -> [pid_t] {
-        try readText(path).split(separator: "\n").compactMap { pid_t($0) }
+        try parse(readText(path)) { text throws(CgroupParseError) in try PidList.parse(text, file: path) }
+    }
+
+    /// `parser`'s value, with a parse error reported as a `CgroupFSError` (`malformed`).
+    static func parse<T>(_ text: String, _ parser: (String) throws(CgroupParseError) -> T) throws(CgroupFSError) -> T {
+        do {
+            return try parser(text)
+        } catch {
+            throw CgroupFSError(malformed: error)
+        }
     }
 
     /// The pids of every cgroup below `directory` (not its own), depth first. Child cgroups are rare

@@ -344,3 +344,15 @@ extension ServiceCgroup {
         self.init(name: name, mode: layout.mode, v2Directory: v2Directory, v1Directories: v1Directories)
     }
 }
+
+extension CgroupSample {
+    public var counters: CgroupCounters {
+        CgroupCounters(
+            cpuUserSeconds: cpu?.userSeconds,
+            cpuSystemSeconds: cpu?.systemSeconds,
+            oomKills: oomKills,
+            memoryPressureSomeSeconds: memoryPressure?.some.totalSeconds,
+            memoryPressureFullSeconds: memoryPressure?.full?.totalSeconds
+        )
+    }
+}

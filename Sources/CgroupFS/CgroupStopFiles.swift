@@ -1,3 +1,4 @@
+import CgroupStats
 import Glibc
 import SystemPackage
 
@@ -53,13 +54,19 @@ public final class CgroupStopFiles: Sendable {
         // open file and reuses it while reads keep coming (cgroup_pidlist_find), so a kept v1
         // descriptor would never see the cgroup empty: there it is opened for each read.
         guard let procs else { return try CgroupFile.readPids(path) }
-        return try CgroupFile.readText(procs, path: path).split(separator: "\n").compactMap { pid_t($0) }
+        return try CgroupFile.parse(CgroupFile.readText(procs, path: path)) { text throws(CgroupParseError) in try PidList.parse(text, file: path) }
     }
 
     public var isPopulated: Bool {
         get throws(CgroupFSError) {
             if let events, let v2 = cgroup.v2Directory {
-                return ServiceCgroup.populated(eventsText: try CgroupFile.readText(events, path: v2 + "/cgroup.events"))
+                let path = v2 + "/cgroup.events"
+                return try CgroupFile.parse(CgroupFile.readText(events, path: path)) { text throws(CgroupParseError) in
+                    guard let populated = try CgroupEvents(parsing: text, file: path).populated else {
+                        throw CgroupParseError(file: path, line: nil, message: "no 'populated' key")
+                    }
+                    return populated
+                }
             }
             return try !pids().isEmpty
         }

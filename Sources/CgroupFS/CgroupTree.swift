@@ -1,3 +1,4 @@
+import CgroupStats
 import Glibc
 
 /// The part of the cgroup hierarchies Steward owns: a root directory per hierarchy (its own cgroup

@@ -1,3 +1,4 @@
+import CgroupStats
 import Glibc
 import SystemPackage
 
@@ -109,10 +110,6 @@ public struct ServiceCgroup: Sendable, Equatable {
         for directory in allDirectories.reversed() {
             try CgroupFile.removeCgroupDirectory(directory)
         }
-    }
-
-    static func populated(eventsText: String) -> Bool {
-        eventsText.split(separator: "\n").contains { $0 == "populated 1" }
     }
 
     /// Descriptors the spawner needs: the v2 directory for clone3(CLONE_INTO_CGROUP) and the v1

@@ -12,7 +12,7 @@ public struct CPUStat: Sendable, Equatable {
     public let systemSeconds: Double?
 
     /// v2 cpu.stat.
-    public init(parsing text: String, file: String) throws {
+    public init(parsing text: String, file: String) throws(CgroupParseError) {
         let fields = try flatKeyed(text, file: file)
         self.version = .v2
         self.fields = fields
@@ -24,7 +24,7 @@ public struct CPUStat: Sendable, Equatable {
     /// v1 cpuacct.stat ("user N\nsystem N" in USER_HZ ticks) and, if read, cpuacct.usage in nanoseconds
     /// (parse it with `SingleValue.integer`). `ticksPerSecond` is sysconf(_SC_CLK_TCK), asked by the caller
     /// so that this module stays pure. The tick counts are coarse (1/USER_HZ s); usage is exact.
-    public init(parsingCpuacctStat text: String, file: String, usageNanoseconds: UInt64?, ticksPerSecond: UInt64) throws {
+    public init(parsingCpuacctStat text: String, file: String, usageNanoseconds: UInt64?, ticksPerSecond: UInt64) throws(CgroupParseError) {
         precondition(ticksPerSecond > 0, "ticksPerSecond must be sysconf(_SC_CLK_TCK), which is positive")
         let fields = try flatKeyed(text, file: file)
         let seconds = { (ticks: UInt64) in Double(ticks) / Double(ticksPerSecond) }

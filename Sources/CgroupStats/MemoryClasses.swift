@@ -56,13 +56,13 @@ public struct MemoryClasses: Sendable, Equatable {
     /// kernel_stack + pagetables + sec_pagetables + percpu + sock + slab, of which kernel_stack, slab and
     /// sock are required and the others added when this kernel reports them. The sum misses vmalloc and
     /// other kernel allocations that only `kernel` covers, so it undercounts slightly.
-    public static func v2(stat: MemoryStat, current: UInt64, swapCurrent: UInt64?) throws -> MemoryClasses {
+    public static func v2(stat: MemoryStat, current: UInt64, swapCurrent: UInt64?) throws(CgroupParseError) -> MemoryClasses {
         try expect(stat, is: .v2)
         let kernel: UInt64
         if let total = stat.fields["kernel"] {
             kernel = total
         } else {
-            let required = try ["kernel_stack", "slab", "sock"].map { key in
+            let required = try ["kernel_stack", "slab", "sock"].map { key throws(CgroupParseError) in
                 guard let value = stat.fields[key] else {
                     throw CgroupParseError(file: stat.file, line: nil, message: "missing key 'kernel' and its part '\(key)'")
                 }
@@ -77,19 +77,19 @@ public struct MemoryClasses: Sendable, Equatable {
     /// (nil when kmem is not accounted). Uses the hierarchical total_* keys, so the result covers the
     /// subtree like v2 does. total_rss already contains total_rss_huge; total_swap exists only with memsw
     /// accounting (swapaccount=1), else swap is nil.
-    public static func v1(stat: MemoryStat, usageInBytes: UInt64, kmemUsageInBytes: UInt64?) throws -> MemoryClasses {
+    public static func v1(stat: MemoryStat, usageInBytes: UInt64, kmemUsageInBytes: UInt64?) throws(CgroupParseError) -> MemoryClasses {
         try expect(stat, is: .v1)
         return try common(stat: stat, swap: stat.fields["total_swap"], kernel: kmemUsageInBytes, usage: usageInBytes)
     }
 
-    private static func expect(_ stat: MemoryStat, is version: CgroupVersion) throws {
+    private static func expect(_ stat: MemoryStat, is version: CgroupVersion) throws(CgroupParseError) {
         guard stat.version == version else {
             throw CgroupParseError(file: stat.file, line: nil, message: "parsed as cgroup \(stat.version), expected \(version)")
         }
     }
 
     /// The part both versions share: `MemoryStat.Counter` already maps each class to its subtree key.
-    private static func common(stat: MemoryStat, swap: UInt64?, kernel: UInt64?, usage: UInt64) throws -> MemoryClasses {
+    private static func common(stat: MemoryStat, swap: UInt64?, kernel: UInt64?, usage: UInt64) throws(CgroupParseError) -> MemoryClasses {
         MemoryClasses(
             anonBytes: try stat.require(.anon),
             swapBytes: swap,

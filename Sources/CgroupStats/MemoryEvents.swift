@@ -4,7 +4,7 @@ public struct MemoryEvents: Sendable, Equatable {
     /// Every "key value" line, unknown keys included.
     public let fields: [String: UInt64]
 
-    public init(parsing text: String, file: String) throws {
+    public init(parsing text: String, file: String) throws(CgroupParseError) {
         fields = try flatKeyed(text, file: file)
     }
 

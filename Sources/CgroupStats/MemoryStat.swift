@@ -10,7 +10,7 @@ public struct MemoryStat: Sendable, Equatable {
     /// Every "key value" line, unknown keys included; bytes, or event counts for pg* keys.
     public let fields: [String: UInt64]
 
-    public init(parsing text: String, file: String, version: CgroupVersion) throws {
+    public init(parsing text: String, file: String, version: CgroupVersion) throws(CgroupParseError) {
         self.version = version
         self.file = file
         self.fields = try flatKeyed(text, file: file)
@@ -50,12 +50,12 @@ public struct MemoryStat: Sendable, Equatable {
     }
 
     /// The subtree value of `counter`; a missing key is an error naming it, never a silent 0.
-    public func require(_ counter: Counter) throws -> UInt64 {
+    public func require(_ counter: Counter) throws(CgroupParseError) -> UInt64 {
         try require(key: counter.key(in: version))
     }
 
     /// The value of a raw key; a missing key is an error naming it.
-    public func require(key: String) throws -> UInt64 {
+    public func require(key: String) throws(CgroupParseError) -> UInt64 {
         guard let value = fields[key] else {
             throw CgroupParseError(file: file, line: nil, message: "missing key '\(key)'")
         }

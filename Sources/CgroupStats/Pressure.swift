@@ -20,7 +20,7 @@ public struct Pressure: Sendable, Equatable {
     /// Nil where the kernel writes no "full" line (cpu.pressure before Linux 5.13).
     public let full: Record?
 
-    public init(parsing text: String, file: String) throws {
+    public init(parsing text: String, file: String) throws(CgroupParseError) {
         var records: [Substring: Record] = [:]
         for line in try lines(of: text, file: file) {
             let tokens = line.text.split(separator: " ", omittingEmptySubsequences: false)
@@ -41,7 +41,7 @@ public struct Pressure: Sendable, Equatable {
     }
 
     /// Parses "avg10=.. avg60=.. avg300=.. total=..": each exactly once, nothing else.
-    private static func record(_ tokens: ArraySlice<Substring>, file: String, line: Int) throws -> Record {
+    private static func record(_ tokens: ArraySlice<Substring>, file: String, line: Int) throws(CgroupParseError) -> Record {
         var values: [Substring: Substring] = [:]
         for token in tokens {
             let pair = token.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
@@ -52,7 +52,7 @@ public struct Pressure: Sendable, Equatable {
                 throw CgroupParseError(file: file, line: line, message: "duplicate field '\(pair[0])'")
             }
         }
-        func field(_ name: Substring) throws -> Substring {
+        func field(_ name: Substring) throws(CgroupParseError) -> Substring {
             guard let value = values[name] else {
                 throw CgroupParseError(file: file, line: line, message: "missing field '\(name)'")
             }

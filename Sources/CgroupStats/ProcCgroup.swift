@@ -15,7 +15,7 @@ public struct ProcCgroup: Sendable, Equatable {
     /// One entry per line, in file order.
     public let entries: [Entry]
 
-    public init(parsing text: String, file: String) throws {
+    public init(parsing text: String, file: String) throws(CgroupParseError) {
         var entries: [Entry] = []
         // Sets, not scans of `entries`: linear even in a file no kernel would write.
         var hierarchies: Set<Int> = []

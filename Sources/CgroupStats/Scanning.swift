@@ -10,12 +10,12 @@ struct Line {
 
 /// Splits text into lines. The final "\n" is optional (callers and tests may trim it); a blank line is
 /// never written by the kernel, so it is an error. Empty text has no lines.
-func lines(of text: String, file: String) throws -> [Line] {
+func lines(of text: String, file: String) throws(CgroupParseError) -> [Line] {
     // Unicode scalars, not Characters: Swift treats "\r\n" as one Character, which would hide a "\r".
     var scalars = Substring(text).unicodeScalars
     if scalars.last == "\n" { scalars.removeLast() }
     if scalars.isEmpty { return [] }
-    return try scalars.split(separator: "\n", omittingEmptySubsequences: false).enumerated().map { index, scalars in
+    return try scalars.split(separator: "\n", omittingEmptySubsequences: false).enumerated().map { index, scalars throws(CgroupParseError) in
         let line = Line(number: index + 1, text: Substring(scalars))
         if line.text.isEmpty { throw CgroupParseError(file: file, line: line.number, message: "empty line") }
         return line
@@ -25,7 +25,7 @@ func lines(of text: String, file: String) throws -> [Line] {
 /// Parses a flat-keyed file: one "key value" pair per line, separated by a single space (memory.stat,
 /// memory.events, memory.oom_control, cpu.stat, cpuacct.stat, cgroup.events). Keys must be unique.
 /// An empty file yields no keys (the root's cpu.stat.local is empty); callers decide what is required.
-func flatKeyed(_ text: String, file: String) throws -> [String: UInt64] {
+func flatKeyed(_ text: String, file: String) throws(CgroupParseError) -> [String: UInt64] {
     // Scrapes parse hundreds of these: well-formed text takes the byte-level path; anything odd
     // goes through the strict one, which names the problem.
     if let fields = wellFormedFlatKeyed(text) { return fields }
@@ -66,7 +66,7 @@ private func wellFormedFlatKeyed(_ text: String) -> [String: UInt64]? {
     }
 }
 
-private func strictFlatKeyed(_ text: String, file: String) throws -> [String: UInt64] {
+private func strictFlatKeyed(_ text: String, file: String) throws(CgroupParseError) -> [String: UInt64] {
     var fields: [String: UInt64] = [:]
     for line in try lines(of: text, file: file) {
         let parts = line.text.split(separator: " ", omittingEmptySubsequences: false)
@@ -100,7 +100,7 @@ private func isDigits(_ text: Substring) -> Bool {
 }
 
 /// A decimal UInt64 written with digits only. Swift's UInt64(String) alone would accept "+5" and "-0".
-func unsignedInteger(_ text: Substring, what: String, file: String, line: Int?) throws -> UInt64 {
+func unsignedInteger(_ text: Substring, what: String, file: String, line: Int?) throws(CgroupParseError) -> UInt64 {
     guard !text.isEmpty else {
         throw CgroupParseError(file: file, line: line, message: "missing \(what)")
     }
@@ -115,7 +115,7 @@ func unsignedInteger(_ text: Substring, what: String, file: String, line: Int?) 
 
 /// A non-negative fixed-point decimal as the kernel prints PSI averages ("%lu.%02lu"). Plain Double(String)
 /// would also accept "nan", "inf", "1e3" and "-1".
-func unsignedDecimal(_ text: Substring, what: String, file: String, line: Int?) throws -> Double {
+func unsignedDecimal(_ text: Substring, what: String, file: String, line: Int?) throws(CgroupParseError) -> Double {
     let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
     guard parts.allSatisfy(isDigits), let value = Double(text) else {
         throw CgroupParseError(file: file, line: line, message: "\(what) '\(text)' is not a non-negative decimal")
@@ -124,7 +124,7 @@ func unsignedDecimal(_ text: Substring, what: String, file: String, line: Int?) 
 }
 
 /// The file's single line (memory.current, pids.max, ...); an empty file or a second line is an error.
-func onlyLine(of text: String, file: String) throws -> Line {
+func onlyLine(of text: String, file: String) throws(CgroupParseError) -> Line {
     let all = try lines(of: text, file: file)
     guard let first = all.first else {
         throw CgroupParseError(file: file, line: nil, message: "empty file, expected one value")

@@ -13,13 +13,13 @@ public enum SingleValue {
     public static let unlimitedThreshold: UInt64 = 1 << 62
 
     /// The file's one non-negative integer.
-    public static func integer(_ text: String, file: String) throws -> UInt64 {
+    public static func integer(_ text: String, file: String) throws(CgroupParseError) -> UInt64 {
         let line = try onlyLine(of: text, file: file)
         return try unsignedInteger(line.text, what: "value", file: file, line: line.number)
     }
 
     /// "max", or an integer where values ≥ `unlimitedThreshold` also mean no limit.
-    public static func limit(_ text: String, file: String) throws -> Limit {
+    public static func limit(_ text: String, file: String) throws(CgroupParseError) -> Limit {
         let line = try onlyLine(of: text, file: file)
         if line.text == "max" { return .max }
         let value = try unsignedInteger(line.text, what: "limit", file: file, line: line.number)

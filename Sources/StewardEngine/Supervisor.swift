@@ -1,3 +1,4 @@
+import CgroupStats
 import CgroupFS
 import Logging
 import StewardConfig

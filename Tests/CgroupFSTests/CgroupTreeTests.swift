@@ -1,3 +1,4 @@
+import CgroupStats
 import Foundation
 import Glibc
 import StewardTestSupport

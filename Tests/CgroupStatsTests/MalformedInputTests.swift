@@ -30,9 +30,15 @@ import Testing
     static func procCgroup(_ text: String) -> @Sendable (String) throws -> Void {
         { file in _ = try ProcCgroup(parsing: text, file: file) }
     }
+    static func pids(_ text: String) -> @Sendable (String) throws -> Void {
+        { file in _ = try PidList.parse(text, file: file) }
+    }
     static let psi = "avg10=0.00 avg60=0.00 avg300=0.00"
 
     static let cases: [Case] = [
+        Case(name: "a pid list line that is no pid", file: "cgroup.procs", line: 2, says: "expected a pid, got 'x12'", parse: pids("12\nx12\n")),
+        Case(name: "pid 0", file: "cgroup.procs", line: 1, says: "got '0'", parse: pids("0\n")),
+        Case(name: "a negative pid", file: "cgroup.procs", line: 3, says: "got '-1'", parse: pids("1\n2\n-1\n")),
         // Flat-keyed files (one scanner behind memory.stat, memory.events, cpu.stat, cpuacct.stat, ...).
         Case(name: "non-numeric value", file: "memory.stat", line: 2, says: "'x' is not a non-negative integer",
              parse: memoryStat("anon 1\nfile x\n")),

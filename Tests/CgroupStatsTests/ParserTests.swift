@@ -128,3 +128,11 @@ import Testing
             == "memory.stat: missing key 'anon'")
     }
 }
+
+@Suite struct PidListTests {
+    @Test("a pid list as the kernel writes it, and an empty one")
+    func pids() throws {
+        #expect(try PidList.parse("4242\n17\n", file: "cgroup.procs") == [4242, 17])
+        #expect(try PidList.parse("", file: "cgroup.procs") == [])
+    }
+}

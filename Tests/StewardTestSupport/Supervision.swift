@@ -1,3 +1,4 @@
+import CgroupStats
 import CgroupFS
 import Foundation
 import Logging

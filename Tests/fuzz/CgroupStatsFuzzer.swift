@@ -1,12 +1,11 @@
-// libFuzzer harness for the pure cgroup-file parsers (Sources/CgroupStats) and the pure host-layout
-// parsers of CgroupFS (Mountinfo.swift, HostLayout.swift; built with CgroupFSShim.swift instead of the
-// SystemPackage-based file reader). Built and run by Tests/fuzz/run.
+// libFuzzer harness for the pure cgroup-file parsers of Sources/CgroupStats, mountinfo and the
+// host layout among them. Built and run by Tests/fuzz/run.
 //
-// Input: the first byte picks the parser (byte % 14), the rest is the file text, decoded as UTF-8.
+// Input: the first byte picks the parser (byte % 15), the rest is the file text, decoded as UTF-8.
 // A thrown error is a correct answer; a trap, sanitizer report or hang is a finding.
 import CgroupStats
 
-private let parserCount: UInt8 = 14
+private let parserCount: UInt8 = 15
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
@@ -75,6 +74,8 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
                 if let classes = try? MemoryClasses.v2(stat: stat, current: current, swapCurrent: swap) { touch(classes) }
             }
         }
+    case 13:
+        if let pids = try? PidList.parse(text, file: file) { blackHole(pids) }
     default:
         guard let stat = try? MemoryStat(parsing: text, file: file, version: .v1) else { break }
         for usage in [0, 1 << 30, UInt64.max] as [UInt64] {

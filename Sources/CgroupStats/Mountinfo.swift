@@ -10,12 +10,12 @@ public struct MountEntry: Sendable, Equatable {
 
     /// Parses mountinfo text (see proc(5)): fields up to " - " are per mount, then fstype, source,
     /// super options. Paths are octal-escaped (\040 for a space).
-    public static func parse(_ text: String, file: String = "/proc/self/mountinfo") throws(LayoutError) -> [MountEntry] {
+    public static func parse(_ text: String, file: String = "/proc/self/mountinfo") throws(CgroupParseError) -> [MountEntry] {
         var entries: [MountEntry] = []
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             guard let separator = fields.firstIndex(of: "-"), separator >= 6, fields.count >= separator + 4 else {
-                throw LayoutError(file: file, line: index + 1, message: "malformed mountinfo line")
+                throw CgroupParseError(file: file, line: index + 1, message: "malformed mountinfo line")
             }
             entries.append(MountEntry(
                 root: unescape(fields[3]),
@@ -41,21 +41,5 @@ public struct MountEntry: Sendable, Equatable {
             }
         }
         return String(decoding: bytes, as: UTF8.self)
-    }
-}
-
-public struct LayoutError: Error, Equatable, CustomStringConvertible {
-    public var file: String
-    public var line: Int?
-    public var message: String
-
-    public init(file: String, line: Int? = nil, message: String) {
-        self.file = file
-        self.line = line
-        self.message = message
-    }
-
-    public var description: String {
-        line.map { "\(file):\($0): \(message)" } ?? "\(file): \(message)"
     }
 }

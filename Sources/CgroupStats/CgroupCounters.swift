@@ -40,15 +40,3 @@ public struct CgroupCounters: Sendable, Equatable {
         )
     }
 }
-
-extension CgroupSample {
-    public var counters: CgroupCounters {
-        CgroupCounters(
-            cpuUserSeconds: cpu?.userSeconds,
-            cpuSystemSeconds: cpu?.systemSeconds,
-            oomKills: oomKills,
-            memoryPressureSomeSeconds: memoryPressure?.some.totalSeconds,
-            memoryPressureFullSeconds: memoryPressure?.full?.totalSeconds
-        )
-    }
-}

@@ -1,5 +1,3 @@
-import CgroupStats
-
 /// How cgroups are mounted on this host, in systemd's terms (cg_unified_cached).
 public enum CgroupMode: String, Sendable, Equatable {
     /// Pure cgroup v2: one tree with every controller.
@@ -37,16 +35,9 @@ public struct HostLayout: Sendable, Equatable {
 
     /// Works from the two files only, so captured fixtures of v2, v1 and hybrid hosts (and of
     /// containers with a cgroup namespace) test it.
-    public static func detect(mountinfo: String, procSelfCgroup: String) throws(LayoutError) -> HostLayout {
+    public static func detect(mountinfo: String, procSelfCgroup: String) throws(CgroupParseError) -> HostLayout {
         let mounts = try MountEntry.parse(mountinfo).filter { $0.fsType == "cgroup" || $0.fsType == "cgroup2" }
-        let own: ProcCgroup
-        do {
-            own = try ProcCgroup(parsing: procSelfCgroup, file: "/proc/self/cgroup")
-        } catch let error as CgroupParseError {
-            throw LayoutError(file: error.file, line: error.line, message: error.message)
-        } catch {
-            throw LayoutError(file: "/proc/self/cgroup", message: "\(error)")
-        }
+        let own = try ProcCgroup(parsing: procSelfCgroup, file: "/proc/self/cgroup")
         var v2: CgroupHierarchy?
         var v1: [CgroupHierarchy] = []
         for entry in own.entries {
@@ -69,15 +60,9 @@ public struct HostLayout: Sendable, Equatable {
         case (true, true): mode = .hybrid
         case (false, true): mode = .legacy
         case (false, false):
-            throw LayoutError(file: "/proc/self/mountinfo", message: "no cgroup hierarchy of this process is mounted")
+            throw CgroupParseError(file: "/proc/self/mountinfo", line: nil, message: "no cgroup hierarchy of this process is mounted")
         }
         return HostLayout(mode: mode, v2: v2, v1: v1.filter { !$0.controllers.isDisjoint(with: v1ControllersUsed) })
-    }
-
-    /// The layout of the running process.
-    public static func current() throws -> HostLayout {
-        try detect(mountinfo: try CgroupFile.readText("/proc/self/mountinfo"),
-                   procSelfCgroup: try CgroupFile.readText("/proc/self/cgroup"))
     }
 
     private static func isPrefix(_ root: String, of path: String) -> Bool {

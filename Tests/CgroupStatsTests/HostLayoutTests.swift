@@ -1,6 +1,6 @@
 import StewardTestSupport
 import Testing
-@testable import CgroupFS
+@testable import CgroupStats
 
 @Suite("Host layout detection on captured /proc files")
 struct HostLayoutTests {
@@ -53,7 +53,7 @@ struct HostLayoutTests {
 
     @Test("a host mount seen from inside a namespace cannot locate our cgroup: a clear error")
     func namespaceWithoutRemount() throws {
-        #expect(throws: LayoutError.self) {
+        #expect(throws: CgroupParseError.self) {
             try layout("v2-cgroupns", mountinfo: "mountinfo.no-remount")
         }
     }
