@@ -1,7 +1,6 @@
 import CStewardSpawn
 @preconcurrency import Dispatch
 import Glibc
-import Synchronization
 
 /// A service's $NOTIFY_SOCKET for `ready = "notify"`: an abstract unix datagram socket that
 /// receives sd_notify messages (READY=1, STATUS=...) with the sender's pid from its credentials.
@@ -53,12 +52,4 @@ final class NotifySocket: Sendable {
         var errno: Int32
         var description: String { "cannot open a notify socket: \(String(cString: strerror(errno)))" }
     }
-}
-
-/// Lets the socket, created before its runner is whole, deliver to it.
-final class NotifyInbox: Sendable {
-    private let handler = Mutex<(@Sendable (NotifySocket.Message) -> Void)?>(nil)
-
-    func set(_ handler: @escaping @Sendable (NotifySocket.Message) -> Void) { self.handler.withLock { $0 = handler } }
-    func deliver(_ message: NotifySocket.Message) { handler.withLock { $0 }?(message) }
 }
