@@ -99,6 +99,16 @@ public final class CgroupReader: Sendable {
         read { $0.memory(of: cgroup) } ?? nil
     }
 
+    /// What the memory guard compares with `limitBytes`: the usage counters' upper bound when it is
+    /// within the limit (the common case, two small files), else anon (+ swap, + shmem) from
+    /// memory.stat. Nil when the cgroup does not exist or its files could not be read.
+    public func guardedBytes(limitBytes: UInt64, includingShmem: Bool) -> UInt64? {
+        read { pass -> UInt64? in
+            if let bound = pass.guardedUpperBound(of: cgroup), bound <= limitBytes { return bound }
+            return pass.memory(of: cgroup)?.guardedAnonBytes(includingShmem: includingShmem)
+        } ?? nil
+    }
+
     /// A run's cgroup was made: from now on its counters count.
     public func beginRun() {
         state.withLock { $0.runIsLive = true }
@@ -123,7 +133,7 @@ public final class CgroupReader: Sendable {
     }
 
     private func read<T>(_ state: inout State, _ body: (inout FilePass) -> T) -> T? {
-        var reading = FilePass(kept: state.kept, budget: budget, directories: cgroup.allDirectories)
+        var reading = FilePass(kept: state.kept, budget: budget, cgroup: cgroup)
         let result = body(&reading)
         state.kept = reading.kept
         if reading.cgroupIsGone {
@@ -175,14 +185,15 @@ public final class DescriptorBudget: Sendable {
 private struct FilePass {
     var kept: [String: FileDescriptor]
     let budget: DescriptorBudget
-    let directories: [String]
+    /// Whose directories tell, when a file is missing, whether the whole cgroup is gone.
+    let cgroup: ServiceCgroup
     var errors: [any Error] = []
     var cgroupIsGone = false
 
-    init(kept: [String: FileDescriptor], budget: DescriptorBudget, directories: [String]) {
+    init(kept: [String: FileDescriptor], budget: DescriptorBudget, cgroup: ServiceCgroup) {
         self.kept = kept
         self.budget = budget
-        self.directories = directories
+        self.cgroup = cgroup
     }
 
     mutating func memory(of cgroup: ServiceCgroup) -> MemoryClasses? {
@@ -201,6 +212,23 @@ private struct FilePass {
                 usage: text(directory + "/memory.usage_in_bytes"),
                 kmemUsage: text(directory + "/memory.kmem.usage_in_bytes", optional: true)
             )
+        }
+    }
+
+    /// `MemoryClasses.guardedUpperBound` from the usage and swap counters.
+    mutating func guardedUpperBound(of cgroup: ServiceCgroup) -> UInt64? {
+        func value(_ path: String, optional: Bool = false) -> UInt64? {
+            parse(text(path, optional: optional)) { try SingleValue.integer($0, file: $1) }
+        }
+        switch cgroup.mode {
+        case .unified:
+            guard let directory = cgroup.v2Directory, let current = value(directory + "/memory.current") else { return nil }
+            return MemoryClasses.guardedUpperBound(usageBytes: current, swapBytes: value(directory + "/memory.swap.current", optional: true))
+        case .hybrid, .legacy:
+            guard let directory = cgroup.v1Directory(for: "memory") else { return nil }
+            // With swap accounting, memsw is usage and swap in one counter; without, there is no swap to count.
+            let usage = value(directory + "/memory.memsw.usage_in_bytes", optional: true) ?? value(directory + "/memory.usage_in_bytes")
+            return usage.map { MemoryClasses.guardedUpperBound(usageBytes: $0, swapBytes: nil) }
         }
     }
 
@@ -284,7 +312,7 @@ private struct FilePass {
             return File(path: path, text: try read(path))
         } catch {
             if error.errno == .noSuchFileOrDirectory || error.errno == .operationNotSupportedByDevice {
-                if !directories.allSatisfy(CgroupFile.exists) {
+                if !cgroup.allDirectories.allSatisfy(CgroupFile.exists) {
                     cgroupIsGone = true
                     return nil
                 }

@@ -35,6 +35,17 @@ public struct MemoryClasses: Sendable, Equatable {
         saturatingSum([anonBytes, swapBytes ?? 0, includingShmem ? shmemBytes : 0])
     }
 
+    /// An upper bound of `guardedAnonBytes` from the usage counters alone, which the kernel produces
+    /// for a fraction of memory.stat's cost (on a 6.18 hybrid host 0.9 µs against 11.4 µs for a v1
+    /// memory.stat). Anon and shmem pages are charged to the usage (memory.current,
+    /// memory.usage_in_bytes) before memory.stat shows them, swapped anon to the swap counter
+    /// (memory.swap.current; v1's memory.memsw.usage_in_bytes is usage and swap together, passed as
+    /// `usageBytes` with no `swapBytes`). While the bound is within a limit, so is the guarded value.
+    public static func guardedUpperBound(usageBytes: UInt64, swapBytes: UInt64?) -> UInt64 {
+        let (sum, overflow) = usageBytes.addingReportingOverflow(swapBytes ?? 0)
+        return overflow ? .max : sum
+    }
+
     public init(
         anonBytes: UInt64, swapBytes: UInt64?, fileBytes: UInt64, shmemBytes: UInt64, activeFileBytes: UInt64,
         inactiveFileBytes: UInt64, kernelBytes: UInt64?, usageBytes: UInt64

@@ -12,9 +12,10 @@ struct AnonLimitVerdict: Sendable {
 }
 
 /// The memory guard for every service: one task and one timer sample all guarded runs, each at its
-/// own interval, reading anon (+ swap, + shmem if asked) through the service's reader and its kept
-/// descriptors. A run that stayed above its limit for the window gets one verdict and is no longer
-/// watched; its service decides what to do (a restart, unless it is stopping already).
+/// own interval (on a shared grid, so runs with the same interval are read in one wake-up), through
+/// the service's reader and its kept descriptors. A run that stayed above its limit for the window
+/// gets one verdict and is no longer watched; its service decides what to do (a restart, unless it is
+/// stopping already, or the verdict is about an earlier run).
 final class MemorySampler: Sendable {
     /// One watched run; give it back with `unwatch`.
     struct Watch: Sendable, Hashable {
@@ -22,44 +23,33 @@ final class MemorySampler: Sendable {
         let pid: Int32
     }
 
-    private struct Entry {
-        var reader: CgroupReader
-        var memory: MemoryGuardConfiguration
-        var decision: AnonMemoryGuard
-        var due: ContinuousClock.Instant
-        var onExceeded: @Sendable (AnonLimitVerdict) -> Void
+    private struct Guarded: Sendable {
+        let reader: CgroupReader
+        let limitBytes: UInt64
+        let memory: MemoryGuardConfiguration
+        let onExceeded: @Sendable (AnonLimitVerdict) -> Void
     }
 
-    private struct State {
-        var entries: [Watch: Entry] = [:]
+    private struct Registry {
+        var watched: [Watch: Guarded] = [:]
         var nextID: UInt64 = 0
     }
 
-    private let state = Mutex(State())
+    private let registry = Mutex(Registry())
     /// Rung when a watch is added, so a sleeping loop looks at the new run's due time.
     private let doorbell = Watched(0)
-    /// Samples fall on multiples of their interval from here, so runs with the same interval are
-    /// read in the same wake-up however their starts were spread.
+    /// Samples fall on multiples of their interval from here.
     private let epoch = ContinuousClock.now
 
     init() {}
 
-    /// The first multiple of `interval` from the epoch after `now`.
-    private func nextTick(after now: ContinuousClock.Instant, every interval: Duration) -> ContinuousClock.Instant {
-        let elapsed = now - epoch
-        return epoch + interval * ((elapsed / interval).rounded(.down) + 1)
-    }
-
     /// Starts sampling a run; its first sample is at most one interval away.
     func watch(pid: Int32, reader: CgroupReader, limitBytes: UInt64, memory: MemoryGuardConfiguration,
                onExceeded: @escaping @Sendable (AnonLimitVerdict) -> Void) -> Watch {
-        let watch = state.withLock { state in
-            state.nextID += 1
-            let watch = Watch(id: state.nextID, pid: pid)
-            state.entries[watch] = Entry(
-                reader: reader, memory: memory, decision: AnonMemoryGuard(limitBytes: limitBytes, window: memory.anonLimitFor),
-                due: nextTick(after: .now, every: memory.sampleInterval), onExceeded: onExceeded
-            )
+        let watch = registry.withLock { registry in
+            registry.nextID += 1
+            let watch = Watch(id: registry.nextID, pid: pid)
+            registry.watched[watch] = Guarded(reader: reader, limitBytes: limitBytes, memory: memory, onExceeded: onExceeded)
             return watch
         }
         doorbell.update { $0 += 1 }
@@ -67,15 +57,39 @@ final class MemorySampler: Sendable {
     }
 
     func unwatch(_ watch: Watch) {
-        _ = state.withLock { $0.entries.removeValue(forKey: watch) }
+        _ = registry.withLock { $0.watched.removeValue(forKey: watch) }
     }
 
-
-    /// Samples until cancelled.
+    /// Samples until cancelled. Each run's window and due time live here, in the one task that
+    /// samples, so a tick takes the lock only to look at who is watched.
     func run() async {
+        var progress: [Watch: (decision: AnonMemoryGuard, due: ContinuousClock.Instant)] = [:]
         while !Task.isCancelled {
             let rung = doorbell.value
-            let next = sampleDue(at: .now)
+            let watched = registry.withLock { $0.watched }
+            if progress.count > watched.count || progress.keys.contains(where: { watched[$0] == nil }) {
+                progress = progress.filter { watched[$0.key] != nil }
+            }
+            let now = ContinuousClock.now
+            var next: ContinuousClock.Instant?
+            for (watch, guarded) in watched {
+                let interval = guarded.memory.sampleInterval
+                var (decision, due) = progress[watch]
+                    ?? (AnonMemoryGuard(limitBytes: guarded.limitBytes, window: guarded.memory.anonLimitFor), nextTick(after: now, every: interval))
+                if due <= now {
+                    if let bytes = guarded.reader.guardedBytes(limitBytes: guarded.limitBytes, includingShmem: guarded.memory.includesShmem),
+                       case .exceeded(let duration) = decision.observe(bytes, at: now) {
+                        unwatch(watch)
+                        progress[watch] = nil
+                        guarded.onExceeded(AnonLimitVerdict(pid: watch.pid, anonBytes: bytes, limitBytes: guarded.limitBytes, aboveFor: duration))
+                        continue
+                    }
+                    // After a stall, the next tick from now: no burst of catching up.
+                    due = nextTick(after: now, every: interval)
+                }
+                progress[watch] = (decision, due)
+                next = min(next ?? due, due)
+            }
             if let next {
                 await sleep(until: next, unlessRungAfter: rung)
             } else {
@@ -84,37 +98,9 @@ final class MemorySampler: Sendable {
         }
     }
 
-    /// Samples every run that is due; returns when the next one will be.
-    private func sampleDue(at now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
-        let due = state.withLock { state in state.entries.filter { $0.value.due <= now } }
-        var verdicts: [Watch: (Entry, AnonLimitVerdict)] = [:]
-        var decisions: [Watch: AnonMemoryGuard] = [:]
-        for (watch, entry) in due {
-            var decision = entry.decision
-            if let classes = entry.reader.memory() {
-                let bytes = classes.guardedAnonBytes(includingShmem: entry.memory.includesShmem)
-                if case .exceeded(let duration) = decision.observe(bytes, at: now) {
-                    verdicts[watch] = (entry, AnonLimitVerdict(pid: watch.pid, anonBytes: bytes, limitBytes: decision.limitBytes, aboveFor: duration))
-                }
-            }
-            decisions[watch] = decision
-        }
-        let next = state.withLock { state -> ContinuousClock.Instant? in
-            for (watch, decision) in decisions {
-                guard var entry = state.entries[watch] else { continue }  // unwatched meanwhile
-                if verdicts[watch] != nil {
-                    state.entries[watch] = nil
-                    continue
-                }
-                entry.decision = decision
-                // After a stall, the next tick from now: no burst of catching up.
-                entry.due = nextTick(after: now, every: entry.memory.sampleInterval)
-                state.entries[watch] = entry
-            }
-            return state.entries.values.map(\.due).min()
-        }
-        for (entry, verdict) in verdicts.values { entry.onExceeded(verdict) }
-        return next
+    /// The first multiple of `interval` from the epoch after `now`.
+    private func nextTick(after now: ContinuousClock.Instant, every interval: Duration) -> ContinuousClock.Instant {
+        epoch + interval * ((now - epoch) / interval).rounded(.down) + interval
     }
 
     private func sleep(until deadline: ContinuousClock.Instant, unlessRungAfter rung: Int) async {

@@ -27,7 +27,7 @@ final class ServiceRunner: Sendable {
         case event(ServiceEvent)
         case command(ServiceCommand, reply: CheckedContinuation<CommandOutcome, Never>?)
         /// Stop for good, with this signal instead of the stop signal (exec forwards Steward's).
-        case shutdown(signal: Int32?)
+        case shutdown(signal: Int32?, handled: CheckedContinuation<Void, Never>)
         case notify(NotifySocket.Message)
         case anonLimitExceeded(AnonLimitVerdict)
     }
@@ -58,9 +58,12 @@ final class ServiceRunner: Sendable {
         }
     }
 
-    /// Stops the service for good and returns once it is settled.
+    /// Stops the service for good and returns once it is settled. The wait starts only once the stop
+    /// is handled, so a start queued before it cannot slip in after a settled state was seen.
     func stop(signal: Int32?) async {
-        inbox.yield(.shutdown(signal: signal))
+        await withCheckedContinuation { handled in
+            if case .terminated = inbox.yield(.shutdown(signal: signal, handled: handled)) { handled.resume() }
+        }
         _ = try? await snapshot.wait { $0.state.isSettled }
     }
 
@@ -91,9 +94,10 @@ final class ServiceRunner: Sendable {
                 let reaction = await handle(.command(command), &machine, &effects)
                 let outcome: CommandOutcome = if case .ignore(let reason) = reaction { .ignored(reason) } else { .accepted }
                 reply?.resume(returning: outcome)
-            case .shutdown(let signal):
+            case .shutdown(let signal, let handled):
                 effects.stopSignalOverride = signal
                 await handle(.command(.stop), &machine, &effects)
+                handled.resume()
             case .notify(let message):
                 await received(message, &machine, &effects)
             case .anonLimitExceeded(let verdict):

@@ -230,3 +230,12 @@ struct MemoryCapture: Sendable, CustomTestStringConvertible {
         #expect(cpu.usageSeconds != nil && cpu.periods == 0 && cpu.throttledSeconds == 0)
     }
 }
+
+@Suite struct GuardBoundTests {
+    @Test("the usage bound adds swap and saturates (real cgroups: CgroupReaderTests)")
+    func bound() throws {
+        #expect(MemoryClasses.guardedUpperBound(usageBytes: 100, swapBytes: 20) == 120)
+        #expect(MemoryClasses.guardedUpperBound(usageBytes: 100, swapBytes: nil) == 100)
+        #expect(MemoryClasses.guardedUpperBound(usageBytes: .max, swapBytes: 1) == .max)
+    }
+}

@@ -39,6 +39,13 @@ struct CgroupReaderTests {
             #expect(noBudget.remaining == 0)
             #expect(reader.memory() != nil)
             #expect(budget.remaining == 100 - kept, "a second read reuses the kept descriptors")
+            // The guard's cheap bound (usage + swap) is never below what memory.stat says; a limit
+            // it exceeds makes the reader read memory.stat.
+            let precise = try #require(reader.memory()?.guardedAnonBytes(includingShmem: true))
+            let bound = try #require(reader.guardedBytes(limitBytes: .max, includingShmem: true))
+            #expect(bound >= precise, "bound \(bound) below anon + swap + shmem \(precise)")
+            let belowBound = try #require(reader.guardedBytes(limitBytes: 0, includingShmem: true))
+            #expect(belowBound == precise, "past the bound the guard reads memory.stat")
 
             await supervisor.stop("idle")
             _ = try await withDeadline("idle to stop") { await supervisor.waitUntil("idle") { $0.state == .idle && $0.lastExit != nil } }
