@@ -38,12 +38,11 @@ extension StewardConfiguration {
         var limits = MetricsListenLimits()
         if let metrics = try document.table("metrics") {
             try metrics.allowKeys(["listen", "max_connections", "idle_timeout", "max_header_bytes", "max_body_bytes"])
-            let expected = "host:port, e.g. 127.0.0.1:9464 or [::1]:9464"
-            listen = try metrics.parsed("listen", "listen address", expected: expected, ListenAddress.parse) ?? listen
+            listen = try metrics.value("listen", .listenAddress) ?? listen
             limits.maxConnections = try metrics.int("max_connections") ?? limits.maxConnections
-            limits.idleTimeout = try metrics.duration("idle_timeout") ?? limits.idleTimeout
-            limits.maxHeaderBytes = try metrics.size("max_header_bytes").map { Int(clamping: $0) } ?? limits.maxHeaderBytes
-            limits.maxBodyBytes = try metrics.size("max_body_bytes").map { Int(clamping: $0) } ?? limits.maxBodyBytes
+            limits.idleTimeout = try metrics.value("idle_timeout", .duration) ?? limits.idleTimeout
+            limits.maxHeaderBytes = try metrics.value("max_header_bytes", .size).map { Int(clamping: $0) } ?? limits.maxHeaderBytes
+            limits.maxBodyBytes = try metrics.value("max_body_bytes", .size).map { Int(clamping: $0) } ?? limits.maxBodyBytes
         }
         var root: String?
         if let cgroup = try document.table("cgroup") {
@@ -94,61 +93,33 @@ extension StewardConfiguration {
 
 extension ServiceConfiguration {
     fileprivate init(_ table: TableReader) throws(ConfigError) {
-        try table.allowKeys([
-            "command", "restart", "stop_timeout", "stop_signal", "kill_mode", "environment",
-            "working_directory", "user", "group", "autostart", "restart_delay", "restart_delay_max",
-            "restart_reset_after", "start_limit", "ready", "start_timeout", "memory", "pids_max", "cpu_weight", "cpu_max",
-        ])
-        guard let command = try table.strings("command") else {
-            throw table.error(["command"], "missing: give the program and its arguments, e.g. [\"/usr/bin/api\"]")
-        }
-        self.init(name: table.path.last ?? "", command: command)
-        restart = try table.choice("restart") ?? restart
-        stopTimeout = try table.duration("stop_timeout") ?? stopTimeout
-        let signals = "a name such as TERM, INT, HUP, QUIT, KILL, USR1, USR2, or a number"
-        stopSignal =
-            try table.parsed("stop_signal", "signal", expected: signals, integers: true, SignalName.parse) ?? stopSignal
-        killMode = try table.choice("kill_mode") ?? killMode
-        environment = try table.stringTable("environment") ?? environment
-        workingDirectory = try table.text("working_directory")
-        user = try table.text("user", integers: true)
-        group = try table.text("group", integers: true)
-        autostart = try table.bool("autostart") ?? autostart
-        backoff.initialDelay = try table.duration("restart_delay") ?? backoff.initialDelay
-        backoff.maximumDelay = try table.duration("restart_delay_max") ?? backoff.maximumDelay
-        backoff.resetAfter = try table.duration("restart_reset_after") ?? backoff.resetAfter
-        backoff.startLimit = try table.int("start_limit") ?? backoff.startLimit
-        readiness = try table.choice("ready") ?? readiness
-        startTimeout = try table.duration("start_timeout") ?? startTimeout
-        if let memory = try table.table("memory") { self.memory = try MemoryGuardConfiguration(memory) }
-        resources = ResourceLimits(
-            pidsMax: try table.int("pids_max"),
-            cpuWeight: try table.int("cpu_weight"),
-            cpuMaxPercent: try table.parsed("cpu_max", "CPU quota", expected: "a percentage of one CPU, e.g. \"50%\" or \"200%\"", ResourceLimits.parsePercent)
-        )
+        self.init(name: table.path.last ?? "", command: [])
+        try read(table, below: [])
     }
-}
 
-extension MemoryGuardConfiguration {
-    fileprivate init(_ table: TableReader) throws(ConfigError) {
-        try table.allowKeys([
-            "anon_limit", "anon_limit_for", "sample_interval", "anon_limit_includes_shmem", "high", "max",
-        ])
-        let defaults = MemoryGuardConfiguration()
-        self.init(
-            anonLimitBytes: try table.size("anon_limit"),
-            anonLimitFor: try table.duration("anon_limit_for"),
-            sampleInterval: try table.duration("sample_interval") ?? defaults.sampleInterval,
-            includesShmem: try table.bool("anon_limit_includes_shmem") ?? defaults.includesShmem,
-            highBytes: try table.size("high"),
-            maxBytes: try table.size("max")
-        )
+    /// Reads the settings whose keys start with `prefix` (`table`'s path within the service's table)
+    /// in `ServiceSetting.all` order, a subtable where its first setting is; keys no setting has are
+    /// refused first.
+    private mutating func read(_ table: TableReader, below prefix: [String]) throws(ConfigError) {
+        let settings = ServiceSetting.all.filter { $0.key.count > prefix.count && $0.key.starts(with: prefix) }
+        var names: [String] = []
+        for setting in settings where !names.contains(setting.key[prefix.count]) {
+            names.append(setting.key[prefix.count])
+        }
+        try table.allowKeys(names)
+        for name in names {
+            if let setting = settings.first(where: { $0.key == prefix + [name] }) {
+                try setting.read(table, &self)
+            } else if let subtable = try table.table(name) {
+                try read(subtable, below: prefix + [name])
+            }
+        }
     }
 }
 
 /// One table of the document: typed accessors whose errors name the key, its line and the file.
 /// Each accessor returns nil when the key is absent.
-private struct TableReader {
+struct TableReader {
     let table: TOMLTable
     let path: [String]
     let file: String
@@ -236,40 +207,18 @@ private struct TableReader {
         return strings
     }
 
-    /// Text in a notation `parse` reads; `expected` describes the notation in the error.
-    func parsed<T>(
-        _ key: String, _ what: String, expected: String, integers: Bool = false, _ parse: (String) -> T?
-    ) throws(ConfigError) -> T? {
-        guard let text = try text(key, integers: integers) else { return nil }
-        guard let value = parse(text) else {
-            throw error([key], "invalid \(what) \(text.quotedForMessage) (expected \(expected))")
+    /// Text in `notation`.
+    func value<T>(_ key: String, _ notation: TextNotation<T>) throws(ConfigError) -> T? {
+        // An integer where only text is taken may still be explained better than by its type.
+        if !notation.integers, let integer = table[key]?.integer, let hint = notation.hint(String(integer)) {
+            throw error([key], hint)
         }
-        return value
-    }
-
-    func choice<T: RawRepresentable & CaseIterable>(_ key: String) throws(ConfigError) -> T?
-    where T.RawValue == String {
-        let choices = T.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
-        return try parsed(key, "value", expected: "one of \(choices)", T.init(rawValue:))
-    }
-
-    func duration(_ key: String) throws(ConfigError) -> Duration? {
-        // Never guess the unit of a bare number; say how to write it instead.
-        let raw = table[key]
-        let bare = raw?.integer.map { String($0) } ?? raw?.string
-        if let bare, !bare.isEmpty, bare.allSatisfy(\.isDigit) {
-            guard bare.count <= String.quotedCharacters else {
-                throw error([key], "duration \(bare.quotedForMessage) needs a unit (us, ms, s, m, h)")
-            }
-            let example = "write \"\(bare)s\" or \"\(bare)ms\" (units: us, ms, s, m, h)"
-            throw error([key], "duration \(bare) needs a unit: \(example)")
+        guard let text = try text(key, integers: notation.integers) else { return nil }
+        do {
+            return try notation.read(text)
+        } catch {
+            throw self.error([key], error.message)
         }
-        return try parsed(key, "duration", expected: "e.g. 250ms, 10s, 5m, 1h", DurationText.parse)
-    }
-
-    /// A number of bytes, or text such as "512MiB".
-    func size(_ key: String) throws(ConfigError) -> UInt64? {
-        try parsed(key, "size", expected: "bytes or e.g. 512MiB, 1.5GiB", integers: true, ByteSize.parse)
     }
 
     /// The value at `key` converted by `convert`; a value `convert` rejects has the wrong type.

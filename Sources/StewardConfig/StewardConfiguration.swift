@@ -191,8 +191,9 @@ public struct MemoryGuardConfiguration: Sendable, Equatable {
 
     /// Anonymous memory (optionally plus shmem) above which the service is restarted.
     public var anonLimitBytes: UInt64?
-    /// How long usage must stay above `anonLimitBytes` before acting.
-    public var anonLimitFor: Duration
+    /// How long usage must stay above `anonLimitBytes` before acting; nil is three samples (see
+    /// `anonLimitWindow`), so one spike does not trigger the guard.
+    public var anonLimitFor: Duration?
     public var sampleInterval: Duration
     /// Whether shared memory (tmpfs, shm) counts toward `anonLimitBytes`.
     public var includesShmem: Bool
@@ -204,6 +205,9 @@ public struct MemoryGuardConfiguration: Sendable, Equatable {
     /// Below this no program runs: a smaller `anon_limit` restarts every service each window, a
     /// smaller `max` OOM-kills it in a loop.
     public static let minimumLimitBytes: UInt64 = 1 << 20
+
+    /// How long usage must stay above `anonLimitBytes` before the guard acts.
+    public var anonLimitWindow: Duration { anonLimitFor ?? sampleInterval * 3 }
 
     /// Limits that cannot work together; `key` paths are relative to `[memory]`.
     public func validate() -> [ConfigIssue] {
@@ -225,7 +229,6 @@ public struct MemoryGuardConfiguration: Sendable, Equatable {
         return issues
     }
 
-    /// `anonLimitFor` defaults to three samples, so one spike does not trigger the guard.
     public init(
         anonLimitBytes: UInt64? = nil,
         anonLimitFor: Duration? = nil,
@@ -235,7 +238,7 @@ public struct MemoryGuardConfiguration: Sendable, Equatable {
         maxBytes: UInt64? = nil
     ) {
         self.anonLimitBytes = anonLimitBytes
-        self.anonLimitFor = anonLimitFor ?? sampleInterval * 3
+        self.anonLimitFor = anonLimitFor
         self.sampleInterval = sampleInterval
         self.includesShmem = includesShmem
         self.highBytes = highBytes

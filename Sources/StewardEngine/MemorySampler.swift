@@ -75,7 +75,7 @@ final class MemorySampler: Sendable {
             for (watch, guarded) in watched {
                 let interval = guarded.memory.sampleInterval
                 var (decision, due) = progress[watch]
-                    ?? (AnonMemoryGuard(limitBytes: guarded.limitBytes, window: guarded.memory.anonLimitFor), nextTick(after: now, every: interval))
+                    ?? (AnonMemoryGuard(limitBytes: guarded.limitBytes, window: guarded.memory.anonLimitWindow), nextTick(after: now, every: interval))
                 if due <= now {
                     if let bytes = guarded.reader.guardedBytes(limitBytes: guarded.limitBytes, includingShmem: guarded.memory.includesShmem),
                        case .exceeded(let duration) = decision.observe(bytes, at: now) {

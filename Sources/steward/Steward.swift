@@ -107,29 +107,8 @@ struct Exec: AsyncParsableCommand {
     @Option(help: "The service's name (its cgroup directory).")
     var name: String
 
-    @Option(help: "always, on-failure or never.")
-    var restart: String = RestartPolicy.onFailure.rawValue
-
-    @Option(help: "Time between the stop signal and SIGKILL to the whole cgroup (e.g. 10s).")
-    var stopTimeout: String = "10s"
-
-    @Option(help: "Signal that asks the service to stop (e.g. TERM, INT, QUIT).")
-    var stopSignal: String = "TERM"
-
-    @Option(help: "control-group (stop signal to every process) or process (main process only).")
-    var killMode: String = KillMode.controlGroup.rawValue
-
-    @Option(name: .customLong("env"), help: "NAME=VALUE added to the service's environment (repeatable).")
-    var environment: [String] = []
-
-    @Option(help: "Working directory of the service.")
-    var workingDirectory: String?
-
-    @Option(help: "Run the service as this user (name or uid).")
-    var user: String?
-
-    @Option(help: "Run the service with this group (name or gid).")
-    var group: String?
+    @OptionGroup(title: "Service settings (as in a config file)")
+    var settings: ServiceSettingFlags
 
     @Option(help: "Cgroup under which the service's cgroup is created (default: Steward's own cgroup).")
     var cgroupRoot: String?
@@ -137,46 +116,18 @@ struct Exec: AsyncParsableCommand {
     @Option(help: "Serve Prometheus metrics on this address (e.g. 127.0.0.1:9464); none by default.")
     var metrics: String?
 
-    @Option(help: "Restart the service when its anonymous memory (+ swap) stays above this size (e.g. 512MiB).")
-    var anonLimit: String?
-
-    @Option(help: "How long anonymous memory must stay above --anon-limit (default: 3 sampling periods).")
-    var anonLimitFor: String?
-
-    @Option(help: "How often the memory guard samples the cgroup (at least 100ms).")
-    var sampleInterval: String = "1s"
-
-    @Flag(help: "Count shmem (tmpfs, shared mappings) towards --anon-limit too.")
-    var anonLimitIncludesShmem = false
-
-    @Option(help: "The kernel's soft memory limit for the cgroup (memory.high).")
-    var memoryHigh: String?
-
-    @Option(help: "The kernel's hard memory limit for the cgroup (memory.max).")
-    var memoryMax: String?
-
-    @Option(help: "The most tasks (processes and threads) the service's cgroup may hold (pids.max).")
-    var pidsMax: Int?
-
-    @Option(help: "CPU weight against other cgroups, 1 to 10000 (default 100; cpu.weight, or cpu.shares on v1).")
-    var cpuWeight: Int?
-
-    @Option(help: "CPU time as a percentage of one CPU, e.g. 50% or 200% (cpu.max, or the CFS quota on v1).")
-    var cpuMax: String?
-
-    @Option(help: "started (default) or notify: the service is up once it sends READY=1 to $NOTIFY_SOCKET.")
-    var ready: String = Readiness.started.rawValue
-
-    @Option(help: "How long a --ready notify service may take to send READY=1.")
-    var startTimeout: String = "90s"
-
     @OptionGroup var logging: LoggingOptions
 
     @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")
     var command: [String]
 
     func run() async throws {
-        let service = try makeService()
+        let service: ServiceConfiguration
+        do {
+            service = try ServiceConfiguration(name: name, command: command, flags: settings.given, checkingHost: { $0.hostProblems() })
+        } catch {
+            throw ValidationError(error.description)
+        }
         let metricsAddress = try metrics.map { text in
             guard let address = ListenAddress.parse(text) else { throw ValidationError("--metrics: expected HOST:PORT, got \"\(text)\"") }
             return address
@@ -196,47 +147,6 @@ struct Exec: AsyncParsableCommand {
         let snapshot = supervisor.snapshot(of: name)
         let status: Int32 = snapshot?.lastExit?.shellStatus ?? (snapshot.map { if case .failed = $0.state { 127 } else { 0 } } ?? 0)
         throw ExitCode(status)
-    }
-
-    func makeService() throws -> ServiceConfiguration {
-        func parse<T>(_ value: String, _ flag: String, _ parser: (String) -> T?) throws -> T {
-            guard let parsed = parser(value) else { throw ValidationError("--\(flag): invalid value \"\(value)\"") }
-            return parsed
-        }
-        var environment: [String: String] = [:]
-        for assignment in self.environment {
-            guard let equals = assignment.firstIndex(of: "=") else { throw ValidationError("--env: expected NAME=VALUE, got \"\(assignment)\"") }
-            environment[String(assignment[..<equals])] = String(assignment[assignment.index(after: equals)...])
-        }
-        let service = ServiceConfiguration(
-            name: name,
-            command: command,
-            restart: try parse(restart, "restart", RestartPolicy.init(rawValue:)),
-            stopTimeout: try parse(stopTimeout, "stop-timeout", DurationText.parse),
-            stopSignal: try parse(stopSignal, "stop-signal", SignalName.parse),
-            killMode: try parse(killMode, "kill-mode", KillMode.init(rawValue:)),
-            environment: environment,
-            workingDirectory: workingDirectory,
-            user: user,
-            group: group,
-            readiness: try parse(ready, "ready", Readiness.init(rawValue:)),
-            startTimeout: try parse(startTimeout, "start-timeout", DurationText.parse),
-            memory: MemoryGuardConfiguration(
-                anonLimitBytes: try anonLimit.map { try parse($0, "anon-limit", ByteSize.parse) },
-                anonLimitFor: try anonLimitFor.map { try parse($0, "anon-limit-for", DurationText.parse) },
-                sampleInterval: try parse(sampleInterval, "sample-interval", DurationText.parse),
-                includesShmem: anonLimitIncludesShmem,
-                highBytes: try memoryHigh.map { try parse($0, "memory-high", ByteSize.parse) },
-                maxBytes: try memoryMax.map { try parse($0, "memory-max", ByteSize.parse) }
-            ),
-            resources: ResourceLimits(
-                pidsMax: pidsMax, cpuWeight: cpuWeight, cpuMaxPercent: try cpuMax.map { try parse($0, "cpu-max", ResourceLimits.parsePercent) }
-            )
-        )
-        if let issue = (service.validate() + service.hostProblems()).first {
-            throw ValidationError("\(issue)")
-        }
-        return service
     }
 }
 

@@ -89,7 +89,6 @@ private func parseError(_ text: String) -> ConfigError? {
                     startTimeout: .seconds(120),
                     memory: MemoryGuardConfiguration(
                         anonLimitBytes: 512 << 20,
-                        anonLimitFor: .milliseconds(1500),
                         sampleInterval: .milliseconds(500),
                         includesShmem: true,
                         highBytes: 1536 << 20,
@@ -100,7 +99,7 @@ private func parseError(_ text: String) -> ConfigError? {
                 ServiceConfiguration(
                     name: "worker",
                     command: ["/usr/bin/worker"],
-                    memory: MemoryGuardConfiguration(anonLimitBytes: 1 << 30, anonLimitFor: .seconds(3))
+                    memory: MemoryGuardConfiguration(anonLimitBytes: 1 << 30)
                 ),
             ]
         )
@@ -109,6 +108,7 @@ private func parseError(_ text: String) -> ConfigError? {
         #expect(configuration.services.map(\.name) == ["api", "worker"])
         #expect(configuration.metricsListen.description == "[::1]:9100")
         #expect(configuration.services[0].resources.cpuQuotaMicroseconds == 12_500)
+        #expect(configuration.services[0].memory.anonLimitWindow == .milliseconds(1500))
     }
 
     /// Spelled out rather than compared with the initialisers' defaults, which could be wrong themselves.
@@ -131,7 +131,7 @@ private func parseError(_ text: String) -> ConfigError? {
         #expect(service.readiness == .started)
         #expect(service.startTimeout == .seconds(90))
         #expect(service.memory.anonLimitBytes == nil && service.memory.highBytes == nil && service.memory.maxBytes == nil)
-        #expect(service.memory.anonLimitFor == .seconds(3))
+        #expect(service.memory.anonLimitFor == nil && service.memory.anonLimitWindow == .seconds(3))
         #expect(service.memory.sampleInterval == .seconds(1))
         #expect(!service.memory.includesShmem)
     }
@@ -144,7 +144,7 @@ private func parseError(_ text: String) -> ConfigError? {
             memory.sample_interval = "200ms"
             """)
         #expect(configuration.services[0].memory.anonLimitBytes == 1 << 20)
-        #expect(configuration.services[0].memory.anonLimitFor == .milliseconds(600))
+        #expect(configuration.services[0].memory.anonLimitWindow == .milliseconds(600))
     }
 
     @Test func dottedKeysAndInlineTablesAreEquivalentToHeaders() throws {

@@ -1,5 +1,6 @@
 import CgroupFS
 import Foundation
+import StewardConfig
 import StewardCore
 import Synchronization
 import SystemPackage
@@ -90,6 +91,41 @@ struct CLITests {
         #expect(libraries.contains("libswiftCore"), "\(libraries)")
         for library in ["libFoundation.so", "libFoundationInternationalization.so", "lib_FoundationICU.so"] {
             #expect(!libraries.contains(library), "steward needs \(library): some target imports Foundation")
+        }
+    }
+
+    @Test("`steward exec` has a flag for each service setting that has one, named as the setting says, and no other settings flags")
+    func execFlagsAreTheServiceSettings() throws {
+        let dump = Process()
+        dump.executableURL = URL(fileURLWithPath: Self.binary)
+        dump.arguments = ["--experimental-dump-help"]
+        let pipe = Pipe()
+        dump.standardOutput = pipe
+        try dump.run()
+        let json = pipe.fileHandleForReading.readDataToEndOfFile()
+        dump.waitUntilExit()
+        let tool = try #require(try JSONSerialization.jsonObject(with: json) as? [String: Any])
+        let subcommands = try #require((tool["command"] as? [String: Any])?["subcommands"] as? [[String: Any]])
+        let exec = try #require(subcommands.first { $0["commandName"] as? String == "exec" })
+        let arguments = try #require(exec["arguments"] as? [[String: Any]])
+        let flags = Set(arguments.flatMap { argument in
+            (argument["names"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "long" }.compactMap { $0["name"] as? String }
+        })
+        let execOnly: Set = ["name", "cgroup-root", "metrics", "log-level", "log-target", "help"]
+        let settingFlags = Set(ServiceSetting.all.compactMap(\.exec.flagName))
+        let declared = flags.subtracting(execOnly)
+        #expect(settingFlags.subtracting(declared).isEmpty, "settings without their exec flag")
+        #expect(declared.subtracting(settingFlags).isEmpty, "exec flags of no setting (or exec's own, missing from this test)")
+    }
+
+    @Test("`steward exec` refuses a flag's invalid value naming the flag, before anything starts")
+    func execNamesAnInvalidFlag() async throws {
+        try await withSteward(["exec", "--name", "job", "--stop-timeout", "10x", "--", "/bin/true"]) { steward in
+            let status = try await withDeadline("exec to refuse") { await steward.waitForExit() }
+            #expect(status == .exited(64))
+            let error = try await withDeadline("the error") { await steward.output.waitForLine { $0.text.hasPrefix("Error: ") } }
+            #expect(error.text == "Error: --stop-timeout: invalid duration \"10x\" (expected e.g. 250ms, 10s, 5m, 1h)")
+            #expect(childCgroups(of: steward.cgroup).isEmpty)
         }
     }
 
