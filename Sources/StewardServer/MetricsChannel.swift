@@ -124,7 +124,8 @@ private final class BodyLimit: ChannelInboundHandler, RemovableChannelHandler {
                 headers.add(name: "content-type", value: "text/plain; charset=utf-8")
                 let response = HTTPResponseHead(version: .http1_1, status: .payloadTooLarge, headers: headers)
                 context.write(wrapOutboundOut(.head(response)), promise: nil)
-                context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+                let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+                context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in loopBound.value.close(promise: nil) }
                 return
             }
         case .body(let buffer):
