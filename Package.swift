@@ -81,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "steward",
             dependencies: [
-                "StewardEngine", "StewardMetrics", "StewardServer", "StewardSystemd",
+                "CStewardSpawn", "StewardEngine", "StewardMetrics", "StewardServer", "StewardSystemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 // The CLI wires Unix signals and the metrics server's graceful shutdown.

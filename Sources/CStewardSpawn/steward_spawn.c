@@ -106,9 +106,10 @@ static pid_t clone_into(int cgroup_fd, int *pidfd) {
     return (pid_t)syscall(SYS_clone3, &args, sizeof args);
 }
 
-int steward_spawn(const struct steward_spawn_request *rq, struct steward_spawn_result *result) {
+int steward_spawn_begin(const struct steward_spawn_request *rq, struct steward_spawn_result *result) {
     memset(result, 0, sizeof *result);
     result->pidfd = -1;
+    result->error_pipe_fd = -1;
 
     int pipe_fds[2];
     if (pipe2(pipe_fds, O_CLOEXEC) < 0) {
@@ -154,25 +155,30 @@ int steward_spawn(const struct steward_spawn_request *rq, struct steward_spawn_r
         return -1;
     }
 
-    struct child_failure failure;
-    ssize_t n;
-    do {
-        n = read(pipe_fds[0], &failure, sizeof failure);
-    } while (n < 0 && errno == EINTR);
-    close(pipe_fds[0]);
-    if (n == (ssize_t)sizeof failure) {
-        /* The reaper may win this race; ECHILD then is expected and harmless. */
-        int status;
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-        if (pidfd >= 0) close(pidfd);
-        result->failed_stage = failure.stage;
-        result->error_number = failure.error_number;
-        return -1;
-    }
     if (pidfd < 0) pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     result->pid = pid;
     result->pidfd = pidfd;
+    result->error_pipe_fd = pipe_fds[0];
     return 0;
+}
+
+int steward_spawn_finish(struct steward_spawn_result *result) {
+    struct child_failure failure;
+    ssize_t n;
+    do {
+        n = read(result->error_pipe_fd, &failure, sizeof failure);
+    } while (n < 0 && errno == EINTR);
+    close(result->error_pipe_fd);
+    result->error_pipe_fd = -1;
+    if (n != (ssize_t)sizeof failure) return 0;
+    /* The reaper may win this race; ECHILD then is expected and harmless. */
+    int status;
+    while (waitpid(result->pid, &status, 0) < 0 && errno == EINTR) {}
+    if (result->pidfd >= 0) close(result->pidfd);
+    result->pidfd = -1;
+    result->failed_stage = failure.stage;
+    result->error_number = failure.error_number;
+    return -1;
 }
 
 static int sigchld_fd = -1;

@@ -21,6 +21,12 @@ public struct Pressure: Sendable, Equatable {
     public let full: Record?
 
     public init(parsing text: String, file: String) throws(CgroupParseError) {
+        // Scrapes parse one per service: text exactly as the kernel writes it takes the byte-level
+        // path; anything else goes through the strict one below, which names the problem.
+        if let pressure = Self.wellFormed(text) {
+            self = pressure
+            return
+        }
         var records: [Substring: Record] = [:]
         for line in try lines(of: text, file: file) {
             let tokens = line.text.split(separator: " ", omittingEmptySubsequences: false)
@@ -38,6 +44,53 @@ public struct Pressure: Sendable, Equatable {
         }
         self.some = some
         self.full = records["full"]
+    }
+
+    private init(some: Record, full: Record?) {
+        self.some = some
+        self.full = full
+    }
+
+    /// "some ...\n" and optionally "full ...\n", each "avg10=A avg60=B avg300=C total=T" with the
+    /// averages as digits "." two digits (the kernel's "%lu.%02lu"); nil for anything else.
+    private static func wellFormed(_ text: String) -> Pressure? {
+        var text = text
+        return text.withUTF8 { bytes -> Pressure? in
+            var index = 0
+            func expect(_ literal: StaticString) -> Bool {
+                let count = literal.utf8CodeUnitCount
+                guard index + count <= bytes.count else { return false }
+                for offset in 0 ..< count where bytes[index + offset] != literal.utf8Start[offset] { return false }
+                index += count
+                return true
+            }
+            func digits() -> (value: UInt64, count: Int)? {
+                var value: UInt64 = 0
+                let start = index
+                while index < bytes.count, case let digit = bytes[index] &- UInt8(ascii: "0"), digit < 10 {
+                    let (times10, overflowed) = value.multipliedReportingOverflow(by: 10)
+                    let (sum, carried) = times10.addingReportingOverflow(UInt64(digit))
+                    guard !overflowed, !carried else { return nil }
+                    value = sum
+                    index += 1
+                }
+                return index > start ? (value, index - start) : nil
+            }
+            func average() -> Double? {
+                guard let whole = digits(), expect("."), let hundredths = digits(), hundredths.count == 2 else { return nil }
+                return Double(whole.value) + Double(hundredths.value) / 100
+            }
+            func record() -> Record? {
+                guard expect(" avg10="), let avg10 = average(), expect(" avg60="), let avg60 = average(),
+                      expect(" avg300="), let avg300 = average(), expect(" total="), let total = digits(), expect("\n")
+                else { return nil }
+                return Record(avg10: avg10, avg60: avg60, avg300: avg300, totalMicroseconds: total.value)
+            }
+            guard expect("some"), let some = record() else { return nil }
+            guard index < bytes.count else { return Pressure(some: some, full: nil) }
+            guard expect("full"), let full = record(), index == bytes.count else { return nil }
+            return Pressure(some: some, full: full)
+        }
     }
 
     /// Parses "avg10=.. avg60=.. avg300=.. total=..": each exactly once, nothing else.

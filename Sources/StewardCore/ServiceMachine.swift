@@ -173,7 +173,8 @@ public enum ServiceEvent: Sendable, Equatable {
     case command(ServiceCommand)
     case spawned(pid: Int32)
     case spawnFailed(SpawnFailure)
-    case mainExited(ExitStatus)
+    /// A main process ended; `pid` tells a run's exit from a late report about an earlier one.
+    case mainExited(pid: Int32, ExitStatus)
     case timerFired(TimerToken)
     /// A process in the service's cgroup sent READY=1.
     case ready
@@ -297,7 +298,9 @@ public struct ServiceMachine: Sendable {
                 return .perform([.log(.info, "ready")])
             // The guard watches running services only.
             case .anonLimitExceeded: return .ignore(.staleRun)
-            case .mainExited(let status): return .perform(mainExited(status, ranFor: now - since, now: now))
+            case .mainExited(let exited, let status):
+                guard exited == pid else { return .ignore(.noSuchProcess) }
+                return .perform(mainExited(status, ranFor: now - since, now: now))
             case .spawned, .spawnFailed: return .ignore(.noSuchProcess)
             case .timerFired(let token):
                 guard token == current(.startTimeout) else { return .ignore(.staleTimer) }
@@ -313,7 +316,9 @@ public struct ServiceMachine: Sendable {
             case .anonLimitExceeded(let about):
                 guard about == pid else { return .ignore(.staleRun) }
                 return .perform(beginStop(pid: pid, then: .restart(.anonMemory)))
-            case .mainExited(let status): return .perform(mainExited(status, ranFor: now - since, now: now))
+            case .mainExited(let exited, let status):
+                guard exited == pid else { return .ignore(.noSuchProcess) }
+                return .perform(mainExited(status, ranFor: now - since, now: now))
             case .spawned, .spawnFailed: return .ignore(.noSuchProcess)
             case .timerFired: return .ignore(.staleTimer)
             }
@@ -336,8 +341,8 @@ public struct ServiceMachine: Sendable {
             case .spawnFailed:
                 guard pid == nil else { return .ignore(.noSuchProcess) }
                 return .perform(finishStop(then: then, ranFor: .zero, now: now))
-            case .mainExited(let status):
-                guard pid != nil else { return .ignore(.noSuchProcess) }
+            case .mainExited(let exited, let status):
+                guard let pid, exited == pid else { return .ignore(.noSuchProcess) }
                 lastExit = status
                 return .perform([.killCgroup] + finishStop(then: then, ranFor: lastStart.map { now - $0 } ?? .zero, now: now))
             case .timerFired(let token):

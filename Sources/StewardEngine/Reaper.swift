@@ -6,12 +6,13 @@ import Synchronization
 
 /// The process-wide owner of `waitpid`: it reaps every child, the services' main processes and
 /// orphans re-parented to Steward (subreaper, or PID 1 in a container), and routes each main
-/// process's status to whoever registered it. Spawning happens under the same lock that routing
-/// takes, so a child that exits at once is never reaped before its handler exists.
+/// process's status to whoever registered it. A child is created under the same lock that routing
+/// takes, so one that exits at once is never reaped before its handler exists; waiting for its exec
+/// happens outside the lock, so spawns overlap.
 final class Reaper: Sendable {
     static let shared = Reaper()
 
-    typealias ExitHandler = @Sendable (ExitStatus) -> Void
+    typealias ExitHandler = @Sendable (pid_t, ExitStatus) -> Void
     private let handlers = Mutex<[pid_t: ExitHandler]>([:])
     private let wakeRead: Int32
     private let source: DispatchSourceRead
@@ -28,13 +29,17 @@ final class Reaper: Sendable {
         source.activate()
     }
 
-    /// Runs `spawn` (which returns a pid or throws) with routing held back, then registers `onExit`.
-    func spawn<Result>(_ spawn: () throws -> (pid_t, Result), onExit: @escaping ExitHandler) throws -> Result {
-        try handlers.withLock { handlers in
-            let (pid, result) = try spawn()
+    /// Runs `create` (which returns a pid or throws) with routing held back and registers `onExit`
+    /// for that pid; then, without the lock, `finish`.
+    func spawn<Created, Result>(
+        create: () throws -> (pid_t, Created), finish: (Created) throws -> Result, onExit: @escaping ExitHandler
+    ) throws -> Result {
+        let created = try handlers.withLock { handlers in
+            let (pid, created) = try create()
             handlers[pid] = onExit
-            return result
+            return created
         }
+        return try finish(created)
     }
 
     private func drainAndReap() {
@@ -45,7 +50,7 @@ final class Reaper: Sendable {
             let pid = waitpid(-1, &status, WNOHANG)
             if pid <= 0 { return } // 0: children remain, none exited; -1: ECHILD
             let handler = handlers.withLock { $0.removeValue(forKey: pid) }
-            handler?(Self.exitStatus(status))
+            handler?(pid, Self.exitStatus(status))
         }
     }
 

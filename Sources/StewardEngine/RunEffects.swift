@@ -197,7 +197,7 @@ struct RunEffects {
             stderr: stderr
         )
         let post = post
-        return try Spawner.spawn(spec, in: cgroup) { status in post(.mainExited(status)) }
+        return try Spawner.spawn(spec, in: cgroup) { pid, status in post(.mainExited(pid: pid, status)) }
     }
 }
 

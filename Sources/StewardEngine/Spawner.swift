@@ -68,7 +68,9 @@ enum Spawner {
         let procs = targets.v1Procs.map(\.rawValue)
         let openFilesSoft = OpenFileLimit.servicesSoftLimit.map { Int64(clamping: $0) } ?? -1
         let groups = spec.identity?.groups ?? []
-        return try Reaper.shared.spawn({ () throws(SpawnError) -> (pid_t, SpawnedProcess) in
+        // A child whose exec fails exits 127; if the reaper gets to it first, its handler reports
+        // that exit, which the service's machine tells from a later run's by its pid.
+        return try Reaper.shared.spawn(create: { () throws(SpawnError) -> (pid_t, steward_spawn_result) in
             var result = steward_spawn_result()
             let status: Int32 = spec.executable.withCString { path in
                 (spec.workingDirectory ?? "").withCString { cwd in
@@ -95,7 +97,7 @@ enum Spawner {
                                         group_count: Int32(groupsBuffer.count),
                                         open_files_soft: openFilesSoft
                                     )
-                                    return steward_spawn(&request, &result)
+                                    return steward_spawn_begin(&request, &result)
                                 }
                             }
                         }
@@ -103,12 +105,15 @@ enum Spawner {
                 }
             }
             guard status == 0 else { throw SpawnError(stage: result.failed_stage, errno: result.error_number, spec: spec) }
-            let process = SpawnedProcess(
+            return (result.pid, result)
+        }, finish: { (begun: steward_spawn_result) throws(SpawnError) -> SpawnedProcess in
+            var result = begun
+            guard steward_spawn_finish(&result) == 0 else { throw SpawnError(stage: result.failed_stage, errno: result.error_number, spec: spec) }
+            return SpawnedProcess(
                 pid: result.pid,
                 pidfd: result.pidfd >= 0 ? FileDescriptor(rawValue: result.pidfd) : nil,
                 placedByClone: result.used_clone_into_cgroup != 0
             )
-            return (result.pid, process)
         }, onExit: onExit)
     }
 

@@ -136,3 +136,18 @@ import Testing
         #expect(try PidList.parse("", file: "cgroup.procs") == [])
     }
 }
+
+@Suite struct PressureFastPathTests {
+    /// Text as the kernel writes it takes the byte-level path; the same text without its final
+    /// newline takes the strict one. Both must read the same values.
+    @Test("the byte-level and the strict PSI parsers agree", arguments: [
+        "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
+        "some avg10=12.34 avg60=5.06 avg300=100.00 total=18446744073709551615\nfull avg10=0.01 avg60=0.10 avg300=1.00 total=42\n",
+        "some avg10=3.00 avg60=2.00 avg300=1.00 total=7\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
+    ])
+    func agree(text: String) throws {
+        let fast = try Pressure(parsing: text, file: "memory.pressure")
+        let strict = try Pressure(parsing: String(text.dropLast()), file: "memory.pressure")
+        #expect(fast == strict)
+    }
+}

@@ -22,7 +22,7 @@ struct ServiceMachineTableTests {
     }
 
     enum Column: String, CaseIterable {
-        case start, stop, restart, signal, spawned, spawnFailed, mainExited, timer, ready, guardVerdict, guardVerdictOtherRun
+        case start, stop, restart, signal, spawned, spawnFailed, mainExited, timer, ready, guardVerdict, guardVerdictOtherRun, mainExitedOtherRun
     }
 
     /// A machine in the row's state, and the timer it waits for (if any).
@@ -64,13 +64,13 @@ struct ServiceMachineTableTests {
         case "backoff":
             _ = m.handle(.command(.start), at: t0)
             _ = m.handle(.spawned(pid: mainPid), at: t0)
-            let timer = token(m.handle(.mainExited(.exited(1)), at: t0))
+            let timer = token(m.handle(.mainExited(pid: m.state.mainPid ?? 0, .exited(1)), at: t0))
             return (m, timer)
         case "exited", "failed":
             m = fresh(.never)
             _ = m.handle(.command(.start), at: t0)
             _ = m.handle(.spawned(pid: mainPid), at: t0)
-            _ = m.handle(.mainExited(.exited(name == "exited" ? 0 : 1)), at: t0)
+            _ = m.handle(.mainExited(pid: m.state.mainPid ?? 0, .exited(name == "exited" ? 0 : 1)), at: t0)
             return (m, nil)
         default: fatalError("no row \(name)")
         }
@@ -84,36 +84,39 @@ struct ServiceMachineTableTests {
         case .signal: .command(.signal(10, to: .mainProcess))
         case .spawned: .spawned(pid: 9)
         case .spawnFailed: .spawnFailed(SpawnFailure("execve /x: No such file or directory"))
-        case .mainExited: .mainExited(.exited(1))
+        case .mainExited: .mainExited(pid: mainPid, .exited(1))
         // The timer the state waits for, or one that is stale.
         case .timer: .timerFired(timer ?? TimerToken(kind: .restartDelay, generation: 999))
         case .ready: .ready
         case .guardVerdict: .anonLimitExceeded(pid: mainPid)
         case .guardVerdictOtherRun: .anonLimitExceeded(pid: mainPid + 1)
+        // A late exit of an earlier run's process (a spawn that failed after its child existed).
+        case .mainExitedOtherRun: .mainExited(pid: mainPid + 1, .exited(127))
         }
     }
 
-    // Columns: start, stop, restart, signal, spawned, spawnFailed, mainExited, timer, ready, guard, guard (other run)
+    // Columns: start, stop, restart, signal, spawned, spawnFailed, mainExited, timer, ready, guard, guard (other run),
+    // main exited (other run)
     static let table: [String: [Cell]] = [
         "idle": [.to(.starting), .ignored(.notRunning), .to(.starting), .ignored(.notRunning), .ignored(.noSuchProcess), .ignored(.noSuchProcess),
-                 .ignored(.noSuchProcess), .ignored(.staleTimer), .ignored(.notRunning), .ignored(.notRunning), .ignored(.notRunning)],
+                 .ignored(.noSuchProcess), .ignored(.staleTimer), .ignored(.notRunning), .ignored(.notRunning), .ignored(.notRunning), .ignored(.noSuchProcess)],
         "starting": [.ignored(.alreadyStarting), .to(.stopping), .ignored(.alreadyStarting), .ignored(.notRunning), .to(.running), .to(.backoff),
-                     .ignored(.noSuchProcess), .ignored(.staleTimer), .ignored(.notRunning), .ignored(.notRunning), .ignored(.notRunning)],
+                     .ignored(.noSuchProcess), .ignored(.staleTimer), .ignored(.notRunning), .ignored(.notRunning), .ignored(.notRunning), .ignored(.noSuchProcess)],
         "waitingForReady": [.ignored(.alreadyStarting), .to(.stopping), .to(.stopping), .to(.starting), .ignored(.noSuchProcess), .ignored(.noSuchProcess),
-                            .to(.backoff), .to(.stopping), .to(.running), .ignored(.staleRun), .ignored(.staleRun)],
+                            .to(.backoff), .to(.stopping), .to(.running), .ignored(.staleRun), .ignored(.staleRun), .ignored(.noSuchProcess)],
         "running": [.ignored(.alreadyRunning), .to(.stopping), .to(.stopping), .to(.running), .ignored(.noSuchProcess), .ignored(.noSuchProcess),
-                    .to(.backoff), .ignored(.staleTimer), .ignored(.alreadyRunning), .to(.stopping), .ignored(.staleRun)],
+                    .to(.backoff), .ignored(.staleTimer), .ignored(.alreadyRunning), .to(.stopping), .ignored(.staleRun), .ignored(.noSuchProcess)],
         "stopping": [.ignored(.alreadyStopping), .ignored(.alreadyStopping), .ignored(.alreadyStopping), .to(.stopping), .ignored(.noSuchProcess),
-                     .ignored(.noSuchProcess), .to(.idle), .to(.stopping), .ignored(.alreadyStopping), .ignored(.alreadyStopping), .ignored(.alreadyStopping)],
+                     .ignored(.noSuchProcess), .to(.idle), .to(.stopping), .ignored(.alreadyStopping), .ignored(.alreadyStopping), .ignored(.alreadyStopping), .ignored(.noSuchProcess)],
         "stoppingBeforeSpawned": [.ignored(.alreadyStopping), .ignored(.alreadyStopping), .ignored(.alreadyStopping), .ignored(.notRunning), .to(.stopping),
                                   .to(.idle), .ignored(.noSuchProcess), .ignored(.staleTimer), .ignored(.alreadyStopping), .ignored(.alreadyStopping),
-                                  .ignored(.alreadyStopping)],
+                                  .ignored(.alreadyStopping), .ignored(.noSuchProcess)],
         "backoff": [.to(.starting), .to(.idle), .to(.starting), .ignored(.notRunning), .ignored(.noSuchProcess), .ignored(.noSuchProcess),
-                    .ignored(.noSuchProcess), .to(.starting), .ignored(.notRunning), .ignored(.notRunning), .ignored(.notRunning)],
+                    .ignored(.noSuchProcess), .to(.starting), .ignored(.notRunning), .ignored(.notRunning), .ignored(.notRunning), .ignored(.noSuchProcess)],
         "exited": [.to(.starting), .ignored(.notRunning), .to(.starting), .ignored(.notRunning), .ignored(.noSuchProcess), .ignored(.noSuchProcess),
-                   .ignored(.noSuchProcess), .ignored(.staleTimer), .ignored(.notRunning), .ignored(.notRunning), .ignored(.notRunning)],
+                   .ignored(.noSuchProcess), .ignored(.staleTimer), .ignored(.notRunning), .ignored(.notRunning), .ignored(.notRunning), .ignored(.noSuchProcess)],
         "failed": [.to(.starting), .ignored(.notRunning), .to(.starting), .ignored(.notRunning), .ignored(.noSuchProcess), .ignored(.noSuchProcess),
-                   .ignored(.noSuchProcess), .ignored(.staleTimer), .ignored(.notRunning), .ignored(.notRunning), .ignored(.notRunning)],
+                   .ignored(.noSuchProcess), .ignored(.staleTimer), .ignored(.notRunning), .ignored(.notRunning), .ignored(.notRunning), .ignored(.noSuchProcess)],
     ]
 
     @Test("every row is reached and every cell answered as the table says", arguments: table.keys.sorted())

@@ -40,7 +40,7 @@ struct ServiceMachineTests {
     ])
     func policy(policy: RestartPolicy, status: StewardCore.ExitStatus, restarts: Bool) {
         var m = running(policy)
-        let actions = m.act(.mainExited(status), at: t0 + .seconds(1))
+        let actions = m.act(.mainExited(pid: m.state.mainPid ?? 0, status), at: t0 + .seconds(1))
         #expect(actions.first == .killCgroup, "leftover processes always die with the main process")
         if restarts {
             guard case .backoff = m.state else { Issue.record("expected backoff, got \(m.state)"); return }
@@ -58,7 +58,7 @@ struct ServiceMachineTests {
         var delays: [Duration] = []
         for run in 1 ... 3 {
             now += .milliseconds(50)
-            let actions = m.act(.mainExited(.exited(1)), at: now)
+            let actions = m.act(.mainExited(pid: m.state.mainPid ?? 0, .exited(1)), at: now)
             delays += timers(actions).map(\.1)
             let token = timers(actions)[0].0
             #expect(m.act(.timerFired(token), at: now) == [.spawn])
@@ -66,7 +66,7 @@ struct ServiceMachineTests {
         }
         #expect(delays == [.milliseconds(100), .milliseconds(200), .milliseconds(400)])
         // The fourth quick exit reaches startLimit = 4.
-        let actions = m.act(.mainExited(.exited(1)), at: now + .milliseconds(50))
+        let actions = m.act(.mainExited(pid: m.state.mainPid ?? 0, .exited(1)), at: now + .milliseconds(50))
         #expect(m.state == .failed(.startLimit(runs: 4, shorterThan: .seconds(10), last: .exited(.exited(1)))))
         #expect(actions.contains(.removeCgroup))
         #expect(m.restarts[.exit] == 3)
@@ -74,7 +74,7 @@ struct ServiceMachineTests {
         // Started again by hand, a run longer than resetAfter starts the delays afresh.
         _ = m.act(.command(.start), at: now)
         _ = m.act(.spawned(pid: 200), at: now)
-        let afterLongRun = m.act(.mainExited(.signaled(9)), at: now + .seconds(11))
+        let afterLongRun = m.act(.mainExited(pid: m.state.mainPid ?? 0, .signaled(9)), at: now + .seconds(11))
         #expect(timers(afterLongRun).map(\.1) == [.milliseconds(100)])
         #expect(m.restarts[.signal] == 1)
     }
@@ -89,7 +89,7 @@ struct ServiceMachineTests {
         #expect(m.handle(.command(.stop), at: t0) == .ignore(.alreadyStopping), "a second stop changes nothing")
         let timeout = m.act(.timerFired(token), at: t0 + .seconds(5))
         #expect(timeout.contains(.killCgroup))
-        let exit = m.act(.mainExited(.signaled(9)), at: t0 + .seconds(5))
+        let exit = m.act(.mainExited(pid: m.state.mainPid ?? 0, .signaled(9)), at: t0 + .seconds(5))
         #expect(exit == [.killCgroup, .removeCgroup])
         #expect(m.state == .idle)
         #expect(m.restarts.isEmpty, "a requested stop is not a restart")
@@ -99,7 +99,7 @@ struct ServiceMachineTests {
     func staleTimer() {
         var m = running()
         let (token, _) = timers(m.act(.command(.stop), at: t0))[0]
-        _ = m.act(.mainExited(.signaled(15)), at: t0)
+        _ = m.act(.mainExited(pid: m.state.mainPid ?? 0, .signaled(15)), at: t0)
         _ = m.act(.command(.start), at: t0)
         _ = m.act(.spawned(pid: 101), at: t0)
         #expect(m.handle(.timerFired(token), at: t0 + .seconds(5)) == .ignore(.staleTimer))
@@ -110,13 +110,13 @@ struct ServiceMachineTests {
     func restartRequest() {
         var m = running()
         #expect(m.act(.command(.restart), at: t0).first == .sendStopSignal(pid: 100))
-        let actions = m.act(.mainExited(.signaled(15)), at: t0 + .seconds(1))
+        let actions = m.act(.mainExited(pid: m.state.mainPid ?? 0, .signaled(15)), at: t0 + .seconds(1))
         #expect(actions.last == .spawn)
         #expect(m.restarts[.manual] == 1)
 
         var guarded = running()
         _ = guarded.act(.anonLimitExceeded(pid: 100), at: t0)
-        let afterStop = guarded.act(.mainExited(.signaled(15)), at: t0 + .seconds(1))
+        let afterStop = guarded.act(.mainExited(pid: guarded.state.mainPid ?? 0, .signaled(15)), at: t0 + .seconds(1))
         #expect(timers(afterStop).count == 1, "memory restarts go through the crash backoff")
         #expect(guarded.restarts[.anonMemory] == 1)
     }
@@ -124,7 +124,7 @@ struct ServiceMachineTests {
     @Test("stop during backoff settles at once; stop during a spawn takes effect when it lands")
     func stopInOtherStates() {
         var m = running()
-        _ = m.act(.mainExited(.exited(1)), at: t0)
+        _ = m.act(.mainExited(pid: m.state.mainPid ?? 0, .exited(1)), at: t0)
         #expect(m.act(.command(.stop), at: t0) == [.removeCgroup])
         #expect(m.state == .idle)
 

@@ -42,7 +42,7 @@ struct CLITests {
             let spec = SpawnSpec(executable: executable, arguments: argv,
                                  environment: ProcessInfo.processInfo.environment.merging(extra) { $1 }, workingDirectory: nil, identity: nil,
                                  stdin: devNull, stdout: pump.stdoutWrite, stderr: pump.stderrWrite)
-            pid = try Spawner.spawn(spec, in: cgroup) { status in
+            pid = try Spawner.spawn(spec, in: cgroup) { _, status in
                 let waiters = exit.state.withLock { state in
                     state.status = status
                     defer { state.waiters = [] }

@@ -1,6 +1,7 @@
 #ifndef STEWARD_SPAWN_H
 #define STEWARD_SPAWN_H
 
+#include "steward_malloc.h"
 #include <sys/types.h>
 
 /// Where the child failed before execve; reported back over a CLOEXEC pipe.
@@ -45,17 +46,24 @@ struct steward_spawn_request {
 };
 
 struct steward_spawn_result {
-    pid_t pid;              /* > 0 on success; the child has already execve'd */
+    pid_t pid;              /* > 0 once the child exists */
     int pidfd;              /* -1 when the kernel gave none */
     int used_clone_into_cgroup;
     int failed_stage;       /* enum steward_spawn_stage, 0 on success */
     int error_number;       /* errno at the failed stage */
+    int error_pipe_fd;      /* between begin and finish: where the child reports a failure */
 };
 
-/// Starts a process placed in its cgroups before it runs a single instruction of the new program.
-/// Returns 0 on success, -1 on failure with result->failed_stage and result->error_number set.
-/// The caller must reap the pid (a failed child is reaped here when possible).
-int steward_spawn(const struct steward_spawn_request *request, struct steward_spawn_result *result);
+/// Creates a process placed in its cgroups before it runs a single instruction of the new program:
+/// the child sets itself up and execs on its own. Returns 0 once it exists (result->pid, ->pidfd,
+/// ->error_pipe_fd set), -1 with result->failed_stage and result->error_number when it could not be
+/// created. Split from `steward_spawn_finish` so that the caller can register the pid with its
+/// reaper at once and wait for the exec without holding anything: spawns then overlap.
+int steward_spawn_begin(const struct steward_spawn_request *request, struct steward_spawn_result *result);
+/// Waits until the child begun by `steward_spawn_begin` has execve'd (0) or failed before it (-1,
+/// with the failed stage and errno; its pidfd is closed). Closes the error pipe either way. The
+/// caller reaps the pid (a failed child is reaped here when the reaper has not already).
+int steward_spawn_finish(struct steward_spawn_result *result);
 
 /// Creates a non-blocking CLOEXEC pipe and installs a SIGCHLD handler that writes a byte to it, so
 /// a reaper waits on a file descriptor instead of a signal. Returns the read end, or -1 with errno.
