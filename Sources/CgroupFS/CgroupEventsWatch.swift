@@ -12,9 +12,9 @@ final class CgroupEventsWatch: Sendable {
 
     private let inotify: Int32
     private let source: DispatchSourceRead
-    private let watches = Mutex<[Int32: Watched]>([:])
+    private let watches = Mutex<[Int32: WatchedFile]>([:])
 
-    private struct Watched {
+    private struct WatchedFile {
         var users = 0
         /// Changes seen so far; a waiter waits for this to pass the count it saw.
         var changes = 0
@@ -38,7 +38,8 @@ final class CgroupEventsWatch: Sendable {
                 var offset = 0
                 while offset + MemoryLayout<inotify_event>.size <= count {
                     let event = buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: inotify_event.self) }
-                    self.changed(event.wd)
+                    // A full event queue drops events: then every waiter looks again.
+                    if event.mask & UInt32(IN_Q_OVERFLOW) != 0 { self.changedAll() } else { self.changed(event.wd) }
                     offset += MemoryLayout<inotify_event>.size + Int(event.len)
                 }
             }
@@ -48,28 +49,34 @@ final class CgroupEventsWatch: Sendable {
 
     private static let nextID = Atomic<UInt64>(0)
 
-    /// Starts watching `path`; nil if it cannot be watched (gone, or no watch to be had).
+    /// Starts watching `path`; nil if it cannot be watched (gone, or no watch to be had). The watch
+    /// syscalls happen under the lock that counts a file's users, so two waits on one file never
+    /// see each other's watch half made or half removed.
     func arm(_ path: String) -> Ticket? {
-        // IN_IGNORED comes on its own when the cgroup is removed.
-        let descriptor = inotify_add_watch(inotify, path, UInt32(IN_MODIFY))
-        guard descriptor >= 0 else { return nil }
-        watches.withLock { $0[descriptor, default: Watched()].users += 1 }
-        return Ticket(descriptor: descriptor, id: Self.nextID.add(1, ordering: .relaxed).newValue)
+        let inotify = inotify
+        let descriptor = watches.withLock { watches -> Int32? in
+            // IN_IGNORED comes on its own when the cgroup is removed.
+            let descriptor = inotify_add_watch(inotify, path, UInt32(IN_MODIFY))
+            guard descriptor >= 0 else { return nil }
+            watches[descriptor, default: WatchedFile()].users += 1
+            return descriptor
+        }
+        return descriptor.map { Ticket(descriptor: $0, id: Self.nextID.add(1, ordering: .relaxed).newValue) }
     }
 
     func disarm(_ ticket: Ticket) {
-        let last = watches.withLock { watches -> Bool in
-            guard var watched = watches[ticket.descriptor] else { return false }
+        let inotify = inotify
+        watches.withLock { watches in
+            guard var watched = watches[ticket.descriptor] else { return }
             watched.users -= 1
             if watched.users > 0 {
                 watches[ticket.descriptor] = watched
-                return false
+                return
             }
             watches[ticket.descriptor] = nil
-            return true
+            // The kernel drops the watch by itself when the file goes (then this is EINVAL, harmless).
+            inotify_rm_watch(inotify, ticket.descriptor)
         }
-        // The kernel drops the watch by itself when the file goes (then this is EINVAL, harmless).
-        if last { inotify_rm_watch(inotify, ticket.descriptor) }
     }
 
     /// How many changes the ticket's file has seen.
@@ -103,6 +110,11 @@ final class CgroupEventsWatch: Sendable {
             let waiter = watches.withLock { $0[ticket.descriptor]?.waiters.removeValue(forKey: ticket.id) }
             waiter?.continuation.resume()
         }
+    }
+
+    private func changedAll() {
+        let descriptors = watches.withLock { Array($0.keys) }
+        for descriptor in descriptors { changed(descriptor) }
     }
 
     private func changed(_ descriptor: Int32) {

@@ -39,9 +39,11 @@ public struct CgroupSample: Sendable {
 /// It also owns the service's counters across runs. The engine gives each run a fresh cgroup, so the
 /// counters a run's cgroup holds die with it: `endRun` folds them into the ended runs' total just
 /// before the cgroup is removed, and `read` adds the live run's on top, all under one lock, so no
-/// reader can count a run twice or miss one. A kept descriptor goes stale when a run ends (reads fail
-/// with ENODEV); it is then reopened once. While the cgroup does not exist the sample is nil: the
-/// service has no cgroup, rather than a cgroup full of zeros.
+/// reader can count a run twice or miss one. A run counts from what its cgroup held when it began,
+/// so a cgroup that is reused (left by a crash, or one whose removal failed) is not counted again.
+/// `endRun` closes the kept descriptors; one that went stale otherwise (ENODEV: its cgroup was
+/// removed behind the reader's back) is reopened once. While the cgroup does not exist the sample is
+/// nil: the service has no cgroup, rather than a cgroup full of zeros.
 public final class CgroupReader: Sendable {
     public let cgroup: ServiceCgroup
     private let ticksPerSecond: UInt64
@@ -56,6 +58,8 @@ public final class CgroupReader: Sendable {
         var endedRuns = CgroupCounters.none
         /// A run's cgroup exists and its counters are not in `endedRuns` yet.
         var runIsLive = false
+        /// What the live run's cgroup had counted when the run began.
+        var baseline = CgroupCounters.none
     }
 
     /// What a read found: the live cgroup (nil if there is none) and the service's counters since
@@ -89,7 +93,7 @@ public final class CgroupReader: Sendable {
         state.withLock { state in
             guard state.runIsLive else { return Reading(sample: nil, counters: state.endedRuns) }
             let sample = read(&state) { $0.sample(of: cgroup, ticksPerSecond: ticksPerSecond) }
-            return Reading(sample: sample, counters: state.endedRuns + (sample?.counters ?? .none))
+            return Reading(sample: sample, counters: state.endedRuns + (sample?.counters.since(state.baseline) ?? .none))
         }
     }
 
@@ -102,25 +106,34 @@ public final class CgroupReader: Sendable {
     /// What the memory guard compares with `limitBytes`: the usage counters' upper bound when it is
     /// within the limit (the common case, two small files), else anon (+ swap, + shmem) from
     /// memory.stat. Nil when the cgroup does not exist or its files could not be read.
-    public func guardedBytes(limitBytes: UInt64, includingShmem: Bool) -> UInt64? {
-        read { pass -> UInt64? in
-            if let bound = pass.guardedUpperBound(of: cgroup), bound <= limitBytes { return bound }
-            return pass.memory(of: cgroup)?.guardedAnonBytes(includingShmem: includingShmem)
+    package func guardedBytes(limitBytes: UInt64, includingShmem: Bool) -> UInt64? {
+        state.withLock { state -> UInt64?? in
+            // Between runs nothing is read: a read would reopen files of a cgroup being removed.
+            guard state.runIsLive else { return nil }
+            return read(&state) { pass -> UInt64? in
+                if let bound = pass.guardedUpperBound(of: cgroup), bound <= limitBytes { return bound }
+                return pass.memory(of: cgroup)?.guardedAnonBytes(includingShmem: includingShmem)
+            }
         } ?? nil
     }
 
-    /// A run's cgroup was made: from now on its counters count.
-    public func beginRun() {
-        state.withLock { $0.runIsLive = true }
+    /// A run's cgroup was made: from now on its counters count. A fresh cgroup counts from zero; a
+    /// `reused` one from what it holds now.
+    package func beginRun(reused: Bool) {
+        state.withLock { state in
+            guard !state.runIsLive else { return }
+            state.baseline = reused ? read(&state) { $0.sample(of: cgroup, ticksPerSecond: ticksPerSecond) }?.counters ?? .none : .none
+            state.runIsLive = true
+        }
     }
 
     /// The run's cgroup is about to be removed: its final counters join the ended runs' (returned, for
     /// the caller to report) and its descriptors are closed. Nil when no run was live.
     @discardableResult
-    public func endRun() -> CgroupCounters? {
+    package func endRun() -> CgroupCounters? {
         state.withLock { state in
             guard state.runIsLive else { return nil }
-            let final = read(&state) { $0.sample(of: cgroup, ticksPerSecond: ticksPerSecond) }?.counters ?? .none
+            let final = read(&state) { $0.sample(of: cgroup, ticksPerSecond: ticksPerSecond) }?.counters.since(state.baseline) ?? .none
             state.endedRuns = state.endedRuns + final
             state.runIsLive = false
             closeAll(&state.kept)

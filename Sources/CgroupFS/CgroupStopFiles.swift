@@ -68,7 +68,9 @@ public final class CgroupStopFiles: Sendable {
                     return populated
                 }
             }
-            return try !pids().isEmpty
+            // Pure v1 has no such file: the cgroup and every cgroup a service made below it.
+            if try !pids().isEmpty { return true }
+            return try !CgroupFile.descendantPids(of: cgroup.trackingDirectory).isEmpty
         }
     }
 

@@ -33,15 +33,19 @@ public struct ServiceCgroup: Sendable, Equatable {
 
     var allDirectories: [String] { (v2Directory.map { [$0] } ?? []) + v1Directories.map(\.path) }
 
-    /// Creates the directories. An existing, empty cgroup (left by a crash) is reused; one that
-    /// still holds processes belongs to someone else and is an error.
-    public func create() throws(CgroupFSError) {
-        for directory in allDirectories {
-            _ = try CgroupFile.makeDirectory(directory)
+    /// Creates the directories. An existing, empty cgroup (left by a crash, or one whose removal
+    /// failed) is reused, and true returned; one that still holds processes belongs to someone else
+    /// and is an error.
+    @discardableResult
+    public func create() throws(CgroupFSError) -> Bool {
+        var reused = false
+        for directory in allDirectories where !(try CgroupFile.makeDirectory(directory)) {
+            reused = true
         }
         if let stray = try pids().first {
             throw CgroupFSError(path: trackingDirectory, operation: "cgroup already holds process \(stray):", errno: .resourceBusy)
         }
+        return reused
     }
 
     /// The kernel's own limits, for users who want a hard ceiling besides the graceful guard:
@@ -81,6 +85,11 @@ public struct ServiceCgroup: Sendable, Equatable {
 
     public func pids() throws(CgroupFSError) -> [pid_t] {
         try CgroupFile.readPids(trackingDirectory + "/cgroup.procs")
+    }
+
+    /// Whether `pid` is in the cgroup or a cgroup below it; false when that cannot be read.
+    public func contains(_ pid: pid_t) -> Bool {
+        ((try? pids()) ?? []).contains(pid) || ((try? CgroupFile.descendantPids(of: trackingDirectory)) ?? []).contains(pid)
     }
 
     public var isPopulated: Bool {

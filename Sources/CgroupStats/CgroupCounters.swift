@@ -24,6 +24,23 @@ public struct CgroupCounters: Sendable, Equatable {
     /// Nothing counted yet: every value absent.
     public static let none = CgroupCounters()
 
+    /// What accrued since `earlier`, field by field: a value absent on either side is absent, and
+    /// a counter that went down (it cannot, short of a new cgroup) counts from 0.
+    public func since(_ earlier: CgroupCounters) -> CgroupCounters {
+        func delta<T: Comparable & AdditiveArithmetic>(_ now: T?, _ then: T?) -> T? {
+            guard let now else { return nil }
+            guard let then else { return now }
+            return now >= then ? now - then : .zero
+        }
+        return CgroupCounters(
+            cpuUserSeconds: delta(cpuUserSeconds, earlier.cpuUserSeconds),
+            cpuSystemSeconds: delta(cpuSystemSeconds, earlier.cpuSystemSeconds),
+            oomKills: delta(oomKills, earlier.oomKills),
+            memoryPressureSomeSeconds: delta(memoryPressureSomeSeconds, earlier.memoryPressureSomeSeconds),
+            memoryPressureFullSeconds: delta(memoryPressureFullSeconds, earlier.memoryPressureFullSeconds)
+        )
+    }
+
     /// Sums field by field; a value absent on one side keeps the other side's.
     public static func + (lhs: CgroupCounters, rhs: CgroupCounters) -> CgroupCounters {
         func sum<T: AdditiveArithmetic>(_ a: T?, _ b: T?) -> T? {

@@ -45,8 +45,9 @@ public enum ServiceState: Sendable, Equatable {
     /// Spawned, waiting for READY=1 on its notify socket (`ready = "notify"`).
     case waitingForReady(pid: Int32, since: ContinuousClock.Instant)
     case running(pid: Int32, since: ContinuousClock.Instant)
-    /// The stop signal was sent; waiting for the main process, then the cgroup is killed. No pid
-    /// while a spawn that a stop overtook is still under way.
+    /// The stop signal was sent; waiting for the main process, then the cgroup is killed. (No pid
+    /// when a stop overtook a spawn; the engine answers a spawn within the same event, so it does
+    /// not see that state, but the machine stays total for an engine that would not.)
     case stopping(pid: Int32?, then: AfterStop)
     /// Waiting out the restart delay.
     case backoff(until: ContinuousClock.Instant, reason: RestartReason)
@@ -206,11 +207,16 @@ public enum IgnoredBecause: String, Sendable, Equatable {
     case alreadyStarting = "already starting"
     case alreadyRunning = "already running"
     case alreadyStopping = "already stopping"
+    /// Stopping, and starting again afterwards already.
+    case alreadyRestarting = "already restarting"
+    /// A `ready = "notify"` service that has not sent READY=1: the guard does not watch it yet.
+    case notReady = "not ready yet"
     /// A timer of an earlier generation (each timer is superseded, never cancelled).
     case staleTimer = "stale timer"
     /// A guard verdict about an earlier run.
     case staleRun = "about an earlier run"
-    /// A report about a process this state has none of (it cannot happen in order; kept total).
+    /// A report about a process that is not the current run's: the late exit of a child whose exec
+    /// failed, or (kept total) an answer to a spawn nobody asked for.
     case noSuchProcess = "no such process"
 }
 
@@ -297,7 +303,7 @@ public struct ServiceMachine: Sendable {
                 state = .running(pid: pid, since: since)
                 return .perform([.log(.info, "ready")])
             // The guard watches running services only.
-            case .anonLimitExceeded: return .ignore(.staleRun)
+            case .anonLimitExceeded: return .ignore(.notReady)
             case .mainExited(let exited, let status):
                 guard exited == pid else { return .ignore(.noSuchProcess) }
                 return .perform(mainExited(status, ranFor: now - since, now: now))
@@ -325,7 +331,12 @@ public struct ServiceMachine: Sendable {
 
         case .stopping(let pid, let then):
             switch event {
-            case .command(.start), .command(.restart), .ready, .anonLimitExceeded: return .ignore(.alreadyStopping)
+            case .command(.start), .command(.restart):
+                // Asked to run while stopping: it starts again once stopped, as a manual restart.
+                guard then == .stay else { return .ignore(.alreadyRestarting) }
+                state = .stopping(pid: pid, then: .restart(.manual))
+                return .perform([])
+            case .ready, .anonLimitExceeded: return .ignore(.alreadyStopping)
             case .command(.stop):
                 guard then != .stay else { return .ignore(.alreadyStopping) }
                 state = .stopping(pid: pid, then: .stay)  // a stop overrides a pending restart

@@ -94,3 +94,38 @@ final class OutputPump: Sendable {
         sources.forEach { $0.cancel() }
     }
 }
+
+/// Where a service's runs write: pipes Steward reads line by line (kept across runs), or streams
+/// opened per run (journald), which Steward never reads.
+enum RunOutput: Sendable {
+    case pump(OutputPump)
+    case streams(@Sendable (String, ServiceStream) throws -> FileDescriptor)
+
+    init(_ output: ServiceOutput, service: String) throws {
+        self = switch output {
+        case .lines(let sink): .pump(try OutputPump(service: service, sink: sink))
+        case .streams(let provider): .streams(provider)
+        }
+    }
+
+    /// stdout and stderr for a new run, and whether the run owns them (the caller closes them once
+    /// the child has its copies).
+    func descriptors(service: String) throws -> (FileDescriptor, FileDescriptor, ownedByRun: Bool) {
+        switch self {
+        case .pump(let pump):
+            return (pump.stdoutWrite, pump.stderrWrite, false)
+        case .streams(let provider):
+            let stdout = try provider(service, .stdout)
+            do {
+                return (stdout, try provider(service, .stderr), true)
+            } catch {
+                try? stdout.close()
+                throw error
+            }
+        }
+    }
+
+    func close() {
+        if case .pump(let pump) = self { pump.close() }
+    }
+}

@@ -30,16 +30,22 @@ final class Reaper: Sendable {
     }
 
     /// Runs `create` (which returns a pid or throws) with routing held back and registers `onExit`
-    /// for that pid; then, without the lock, `finish`.
-    func spawn<Created, Result>(
-        create: () throws -> (pid_t, Created), finish: (Created) throws -> Result, onExit: @escaping ExitHandler
-    ) throws -> Result {
-        let created = try handlers.withLock { handlers in
+    /// for that pid; then, without the lock, `finish`. When `finish` throws (the child never ran the
+    /// program), the handler is dropped again.
+    func spawn<Created: Sendable, Result>(
+        create: () throws -> (pid_t, Created), finish: (Created) async throws -> Result, onExit: @escaping ExitHandler
+    ) async throws -> Result {
+        let (pid, created) = try handlers.withLock { handlers in
             let (pid, created) = try create()
             handlers[pid] = onExit
-            return created
+            return (pid, created)
         }
-        return try finish(created)
+        do {
+            return try await finish(created)
+        } catch {
+            _ = handlers.withLock { $0.removeValue(forKey: pid) }
+            throw error
+        }
     }
 
     private func drainAndReap() {

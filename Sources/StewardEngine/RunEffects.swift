@@ -46,7 +46,7 @@ struct RunEffects {
         switch action {
         case .spawn:
             do {
-                let process = try spawn()
+                let process = try await spawn()
                 self.process = process
                 startTimeSeconds = Date().timeIntervalSince1970
                 logger.info("started", metadata: ["pid": "\(process.pid)"])
@@ -81,11 +81,6 @@ struct RunEffects {
             }
         }
         return nil
-    }
-
-    /// The processes of the current run (empty between runs).
-    func pids() -> [pid_t] {
-        (try? stopFiles?.pids()) ?? []
     }
 
     /// Cancels the timers; the loop is ending.
@@ -148,7 +143,7 @@ struct RunEffects {
         do { try cgroup.remove() } catch { logger.error("cannot remove the cgroup: \(error)") }
     }
 
-    private mutating func spawn() throws -> SpawnedProcess {
+    private mutating func spawn() async throws -> SpawnedProcess {
         var environment = ProcessInfo.processInfo.environment
         // What systemd handed to Steward itself is not the services' to use.
         for variable in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "INVOCATION_ID"] {
@@ -167,8 +162,7 @@ struct RunEffects {
         guard let executable = Spawner.resolveExecutable(configuration.command[0], path: environment["PATH"]) else {
             throw SpawnFailure("command not found: \(configuration.command[0])")
         }
-        try cgroup.create()
-        reader.beginRun()
+        reader.beginRun(reused: try cgroup.create())
         stopFiles = try CgroupStopFiles(cgroup)
         try cgroup.setMemoryLimits(high: configuration.memory.highBytes, max: configuration.memory.maxBytes)
         let resources = configuration.resources
@@ -197,41 +191,6 @@ struct RunEffects {
             stderr: stderr
         )
         let post = post
-        return try Spawner.spawn(spec, in: cgroup) { pid, status in post(.mainExited(pid: pid, status)) }
-    }
-}
-
-/// Where a service's runs write: pipes Steward reads line by line (kept across runs), or streams
-/// opened per run (journald), which Steward never reads.
-enum RunOutput: Sendable {
-    case pump(OutputPump)
-    case streams(@Sendable (String, ServiceStream) throws -> FileDescriptor)
-
-    init(_ output: ServiceOutput, service: String) throws {
-        self = switch output {
-        case .lines(let sink): .pump(try OutputPump(service: service, sink: sink))
-        case .streams(let provider): .streams(provider)
-        }
-    }
-
-    /// stdout and stderr for a new run, and whether the run owns them (the caller closes them once
-    /// the child has its copies).
-    func descriptors(service: String) throws -> (FileDescriptor, FileDescriptor, ownedByRun: Bool) {
-        switch self {
-        case .pump(let pump):
-            return (pump.stdoutWrite, pump.stderrWrite, false)
-        case .streams(let provider):
-            let stdout = try provider(service, .stdout)
-            do {
-                return (stdout, try provider(service, .stderr), true)
-            } catch {
-                try? stdout.close()
-                throw error
-            }
-        }
-    }
-
-    func close() {
-        if case .pump(let pump) = self { pump.close() }
+        return try await Spawner.spawn(spec, in: cgroup) { pid, status in post(.mainExited(pid: pid, status)) }
     }
 }

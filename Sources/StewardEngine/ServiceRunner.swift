@@ -25,7 +25,7 @@ final class ServiceRunner: Sendable {
 
     enum Input: Sendable {
         case event(ServiceEvent)
-        case command(ServiceCommand, reply: CheckedContinuation<CommandOutcome, Never>?)
+        case command(ServiceCommand, reply: CheckedContinuation<CommandOutcome, Never>)
         /// Stop for good, with this signal instead of the stop signal (exec forwards Steward's).
         case shutdown(signal: Int32?, handled: CheckedContinuation<Void, Never>)
         case notify(NotifySocket.Message)
@@ -47,24 +47,42 @@ final class ServiceRunner: Sendable {
         (self.inputs, self.inbox) = (inputs, inbox)
         self.output = try RunOutput(output, service: configuration.name)
         notifySocket = configuration.readiness == .notify
-            ? try NotifySocket(service: configuration.name) { inbox.yield(.notify($0)) }
+            ? try NotifySocket(service: configuration.name) { [logger] message in
+                // Only processes inside the service's cgroup may speak for it, like systemd's
+                // NotifyAccess=all; checked on arrival, while a sender that exits at once still counts.
+                guard message.sender > 0, cgroup.contains(message.sender) else {
+                    logger.warning("ignored a notify message from pid \(message.sender), which is not in the service's cgroup")
+                    return
+                }
+                inbox.yield(.notify(message))
+            }
             : nil
     }
 
     /// Queues a command; returns once the service has handled it (its actions performed).
     func command(_ command: ServiceCommand) async -> CommandOutcome {
         await withCheckedContinuation { reply in
-            if case .terminated = inbox.yield(.command(command, reply: reply)) { reply.resume(returning: .ignored(.notRunning)) }
+            if case .terminated = inbox.yield(.command(command, reply: reply)) { reply.resume(returning: .refused(.finished)) }
         }
     }
 
-    /// Stops the service for good and returns once it is settled. The wait starts only once the stop
-    /// is handled, so a start queued before it cannot slip in after a settled state was seen.
+    /// Stops the service for good and returns once it is settled; later commands are refused. The
+    /// wait starts only once the stop is handled, so a start queued before it cannot slip in after a
+    /// settled state was seen, and it is not cut short by the caller's cancellation.
     func stop(signal: Int32?) async {
-        await withCheckedContinuation { handled in
-            if case .terminated = inbox.yield(.shutdown(signal: signal, handled: handled)) { handled.resume() }
-        }
-        _ = try? await snapshot.wait { $0.state.isSettled }
+        await Task {
+            await withCheckedContinuation { handled in
+                if case .terminated = self.inbox.yield(.shutdown(signal: signal, handled: handled)) { handled.resume() }
+            }
+            _ = try? await self.snapshot.wait { $0.state.isSettled }
+        }.value
+    }
+
+    /// Releases what a runner whose loop never ran holds (its output pipes, its notify socket).
+    func discard() {
+        inbox.finish()
+        output.close()
+        notifySocket?.close()
     }
 
     /// Ends the event loop once the queued inputs are handled; the service must be settled.
@@ -86,15 +104,22 @@ final class ServiceRunner: Sendable {
             logger: logger, post: { inbox.yield(.event($0)) }
         )
         var guardWatch: MemorySampler.Watch?
+        /// Set by `.shutdown`: the service is stopped for good, whatever comes after.
+        var retired = false
         for await input in inputs {
             switch input {
             case .event(let event):
                 await handle(event, &machine, &effects)
             case .command(let command, let reply):
+                if retired, command != .stop {
+                    reply.resume(returning: .refused(.shuttingDown))
+                    continue
+                }
                 let reaction = await handle(.command(command), &machine, &effects)
                 let outcome: CommandOutcome = if case .ignore(let reason) = reaction { .ignored(reason) } else { .accepted }
-                reply?.resume(returning: outcome)
+                reply.resume(returning: outcome)
             case .shutdown(let signal, let handled):
+                retired = true
                 effects.stopSignalOverride = signal
                 await handle(.command(.stop), &machine, &effects)
                 handled.resume()
@@ -144,13 +169,8 @@ final class ServiceRunner: Sendable {
         return reaction
     }
 
-    /// An sd_notify message. Only processes inside the service's cgroup may speak for it, like
-    /// systemd's NotifyAccess=all.
+    /// An sd_notify message from a process of the service's cgroup (checked when it arrived).
     private func received(_ message: NotifySocket.Message, _ machine: inout ServiceMachine, _ effects: inout RunEffects) async {
-        guard message.sender > 0, effects.pids().contains(message.sender) else {
-            logger.warning("ignored a notify message from pid \(message.sender), which is not in the service's cgroup")
-            return
-        }
         if let status = message.fields["STATUS"] {
             snapshot.update { $0.statusText = status }
         }

@@ -31,4 +31,7 @@ public enum CommandOutcome: Sendable, Equatable {
     case ignored(IgnoredBecause)
     /// No service of that name.
     case unknownService
+    /// The supervisor takes no commands in this phase of its lifecycle (before `start`, while
+    /// shutting down, once finished), or the service was stopped for good (retired by a reload).
+    case refused(Supervisor.Lifecycle)
 }

@@ -1,4 +1,5 @@
 import CStewardSpawn
+@preconcurrency import Dispatch
 import CgroupFS
 import Glibc
 import SystemPackage
@@ -56,7 +57,7 @@ struct SpawnedProcess: Sendable {
 
 enum Spawner {
     /// Starts `spec` inside `cgroup`, registering `onExit` with the reaper before the child can be reaped.
-    static func spawn(_ spec: SpawnSpec, in cgroup: ServiceCgroup, onExit: @escaping Reaper.ExitHandler) throws -> SpawnedProcess {
+    static func spawn(_ spec: SpawnSpec, in cgroup: ServiceCgroup, onExit: @escaping Reaper.ExitHandler) async throws -> SpawnedProcess {
         let targets = try cgroup.openSpawnTargets()
         defer { targets.close() }
         let argv = spec.arguments.map { strdup($0) } + [nil]
@@ -70,7 +71,7 @@ enum Spawner {
         let groups = spec.identity?.groups ?? []
         // A child whose exec fails exits 127; if the reaper gets to it first, its handler reports
         // that exit, which the service's machine tells from a later run's by its pid.
-        return try Reaper.shared.spawn(create: { () throws(SpawnError) -> (pid_t, steward_spawn_result) in
+        return try await Reaper.shared.spawn(create: { () throws(SpawnError) -> (pid_t, steward_spawn_result) in
             var result = steward_spawn_result()
             let status: Int32 = spec.executable.withCString { path in
                 (spec.workingDirectory ?? "").withCString { cwd in
@@ -106,8 +107,9 @@ enum Spawner {
             }
             guard status == 0 else { throw SpawnError(stage: result.failed_stage, errno: result.error_number, spec: spec) }
             return (result.pid, result)
-        }, finish: { (begun: steward_spawn_result) throws(SpawnError) -> SpawnedProcess in
+        }, finish: { (begun: steward_spawn_result) async throws(SpawnError) -> SpawnedProcess in
             var result = begun
+            await readable(result.error_pipe_fd)
             guard steward_spawn_finish(&result) == 0 else { throw SpawnError(stage: result.failed_stage, errno: result.error_number, spec: spec) }
             return SpawnedProcess(
                 pid: result.pid,
@@ -115,6 +117,21 @@ enum Spawner {
                 placedByClone: result.used_clone_into_cgroup != 0
             )
         }, onExit: onExit)
+    }
+
+    private static let execWaits = DispatchQueue(label: "steward.exec-waits")
+
+    /// Returns once `fd` has data or its end of file: the child's exec (or failure) is awaited
+    /// without holding a thread, however long its setup takes (a chdir into a hung mount).
+    private static func readable(_ fd: Int32) async {
+        await withCheckedContinuation { continuation in
+            let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: execWaits)
+            source.setEventHandler {
+                source.cancel()
+                continuation.resume()
+            }
+            source.activate()
+        }
     }
 
     /// Resolves a command name the way execvp would, against the service's PATH.

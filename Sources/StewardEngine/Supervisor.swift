@@ -17,11 +17,11 @@ public final class Supervisor: Sendable {
     private let state: Mutex<State>
     private let phase = Watched(Lifecycle.initial)
     private let output: ServiceOutput
-    private let observer: any LifecycleObserver
     private let budget: DescriptorBudget
     private let sampler = MemorySampler()
-    /// Bumped by every service's change; the status line follows it.
-    private let changes = Watched(0)
+    /// Bumped after every change of any service's snapshot: wait on it to follow the services (the
+    /// CLI's systemd status line does).
+    public let changes = Watched(0)
     private let logger: Logger
 
     public enum Lifecycle: String, Sendable, Equatable {
@@ -32,8 +32,8 @@ public final class Supervisor: Sendable {
         var configuration: StewardConfiguration
         var runners: [String: ServiceRunner] = [:]
         var loops: [String: Task<Void, Never>] = [:]
-        /// The memory sampler and the status line.
-        var background: [Task<Void, Never>] = []
+        /// The memory sampler.
+        var sampler: Task<Void, Never>?
     }
 
     /// Prepares the cgroup tree (nothing is started yet). On error nothing is left behind.
@@ -42,25 +42,25 @@ public final class Supervisor: Sendable {
         configuration: StewardConfiguration,
         layout: HostLayout? = nil,
         output: ServiceOutput = .lines(PrefixedOutputSink()),
-        observer: any LifecycleObserver = SilentLifecycleObserver(),
         budget: DescriptorBudget = .quarterOfOpenFileLimit(),
         logger: Logger = Logger(label: "steward")
     ) throws {
         self.output = output
         self.logger = logger
-        self.observer = observer
         self.budget = budget
         let tree = try CgroupTree(layout: layout ?? HostLayout.current(), root: configuration.cgroupRoot)
         self.tree = tree
         state = Mutex(State(configuration: configuration))
+        var made: [ServiceRunner] = []
         do {
-            let runners = try configuration.services.map(makeRunner)
-            self.state.withLock { state in
-                for runner in runners { state.runners[runner.configuration.name] = runner }
-            }
+            for service in configuration.services { made.append(try makeRunner(service)) }
         } catch {
+            for runner in made { runner.discard() }
             tree.tearDown()
             throw error
+        }
+        state.withLock { state in
+            for runner in made { state.runners[runner.configuration.name] = runner }
         }
     }
 
@@ -111,37 +111,28 @@ public final class Supervisor: Sendable {
     /// returns once each of those has been spawned (or failed to be). Only the first call does anything.
     public func start() async {
         var began = false
+        let sampler = sampler
+        // The loops exist before `running` is seen: a reload or shutdown that sees it finds every
+        // service able to answer.
         phase.update { phase in
             guard phase == .initial else { return }
-            phase = .running
             began = true
+            startLoops(of: runners)
+            state.withLock { $0.sampler = Task { await sampler.run() } }
+            phase = .running
         }
         guard began else { return }
-        let (sampler, changes, observer) = (sampler, changes, observer)
-        state.withLock { state in
-            state.background = [
-                Task { await sampler.run() },
-                Task { [weak self] in
-                    var last = ""
-                    var seen = 0
-                    while let count = try? await changes.wait(until: { [seen] in $0 != seen }) {
-                        seen = count
-                        guard let self else { return }
-                        let line = Self.statusLine(self.snapshots)
-                        if line != last { observer.status(line) }
-                        last = line
-                    }
-                },
-            ]
-        }
-        await launch(runners)
+        await startAutostartServices(runners)
     }
 
-    /// Starts the loops of `runners` and their autostart services, side by side.
-    private func launch(_ runners: [ServiceRunner]) async {
+    private func startLoops(of runners: [ServiceRunner]) {
         state.withLock { state in
             for runner in runners { state.loops[runner.configuration.name] = Task { await runner.run() } }
         }
+    }
+
+    /// Starts the services of `runners` marked `autostart`, side by side.
+    private func startAutostartServices(_ runners: [ServiceRunner]) async {
         await withTaskGroup(of: Void.self) { group in
             for runner in runners where runner.configuration.autostart {
                 group.addTask { _ = await runner.command(.start) }
@@ -154,6 +145,8 @@ public final class Supervisor: Sendable {
     /// Carries out `command` on one service; returns once the service has handled it (a start has
     /// spawned, a stop has sent the stop signal): wait with `waitUntil` for a state further on.
     public func perform(_ command: ServiceCommand, on name: String) async -> CommandOutcome {
+        let lifecycle = phase.value
+        guard lifecycle == .running || lifecycle == .reloading else { return .refused(lifecycle) }
         guard let runner = runner(name) else { return .unknownService }
         return await runner.command(command)
     }
@@ -204,20 +197,23 @@ public final class Supervisor: Sendable {
             phase = .reloading
         }
         if let refusedIn { throw ReloadRefused(lifecycle: refusedIn) }
-        observer.reloading()
-        defer {
-            phase.update { $0 = .running }
-            observer.ready(status: Self.statusLine(snapshots))
-        }
+        defer { phase.update { if $0 == .reloading { $0 = .running } } }
         let plan = ReloadPlan(from: configuration, to: new)
         let services = Dictionary(plan.configuration.services.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        let fresh = try plan.toStart.map { try makeRunner(services[$0]!) }
+        var fresh: [ServiceRunner] = []
+        do {
+            for name in plan.toStart { fresh.append(try makeRunner(services[name]!)) }
+        } catch {
+            for runner in fresh { runner.discard() }
+            throw error
+        }
         await retire(plan.toStop)
         state.withLock { state in
             state.configuration = plan.configuration
             for runner in fresh { state.runners[runner.configuration.name] = runner }
         }
-        await launch(fresh)
+        startLoops(of: fresh)
+        await startAutostartServices(fresh)
         return plan
     }
 
@@ -242,18 +238,31 @@ public final class Supervisor: Sendable {
     /// signal Steward received). Waits for a reload under way to end first; a second call waits
     /// for the first to finish.
     public func shutdown(signal: Int32? = nil) async {
-        _ = try? await phase.wait { $0 != .reloading }
+        // Its waits must not end early for a cancelled caller (a service-lifecycle teardown): a
+        // shutdown cut short would leave services running and cgroups behind.
+        await Task { await self.shutDown(signal: signal) }.value
+    }
+
+    private func shutDown(signal: Int32?) async {
         var first = false
-        phase.update { phase in
-            guard phase != .shuttingDown && phase != .finished else { return }
-            phase = .shuttingDown
-            first = true
+        while !first {
+            var reloading = false
+            phase.update { phase in
+                switch phase {
+                case .reloading: reloading = true
+                case .shuttingDown, .finished: break
+                case .initial, .running:
+                    phase = .shuttingDown
+                    first = true
+                }
+            }
+            guard reloading else { break }
+            _ = try? await phase.wait { $0 != .reloading }
         }
         guard first else {
             _ = try? await phase.wait { $0 == .finished }
             return
         }
-        observer.stopping()
         let (runners, loops) = state.withLock { state in (Array(state.runners.values), state.loops) }
         // A runner whose loop never started (Steward stopped before `start`) has nothing to stop,
         // and nobody would answer its stop event.
@@ -262,9 +271,11 @@ public final class Supervisor: Sendable {
                 group.addTask { await runner.stop(signal: signal) }
             }
         }
-        for runner in runners { runner.finish() }
+        for runner in runners {
+            if loops[runner.configuration.name] != nil { runner.finish() } else { runner.discard() }
+        }
         for loop in loops.values { await loop.value }
-        for task in state.withLock({ $0.background }) { task.cancel() }
+        state.withLock { $0.sampler }?.cancel()
         tree.tearDown()
         phase.update { $0 = .finished }
     }

@@ -68,7 +68,7 @@ struct Run: AsyncParsableCommand {
         raiseOpenFileLimit(logger: logger)
         limitMallocRetention()
         let observer = SystemdNotifier()
-        let supervisor = try Supervisor(configuration: configuration, output: logging.serviceOutput, observer: observer, logger: logger)
+        let supervisor = try Supervisor(configuration: configuration, output: logging.serviceOutput, logger: logger)
         let path = config
         do {
             try await Supervising(supervisor: supervisor, observer: observer, logger: logger).run(
@@ -139,7 +139,7 @@ struct Exec: AsyncParsableCommand {
         raiseOpenFileLimit(logger: logger)
         limitMallocRetention()
         let observer = SystemdNotifier()
-        let supervisor = try Supervisor(configuration: configuration, output: logging.serviceOutput, observer: observer, logger: logger)
+        let supervisor = try Supervisor(configuration: configuration, output: logging.serviceOutput, logger: logger)
         do {
             try await Supervising(supervisor: supervisor, observer: observer, logger: logger).run(
                 servingMetricsAt: metricsAddress, untilSettled: true, forwardStopSignal: true

@@ -85,6 +85,17 @@ struct Supervising {
         await supervisor.start()
         observer.ready(status: Supervisor.statusLine(supervisor.snapshots))
         await withTaskGroup(of: Int32?.self) { group in
+            // The one-line summary, whenever it changes ("3 running, 1 backing off").
+            group.addTask {
+                var (seen, last) = (0, "")
+                while let count = try? await supervisor.changes.wait(until: { [seen] in $0 != seen }) {
+                    seen = count
+                    let line = Supervisor.statusLine(supervisor.snapshots)
+                    if line != last { observer.status(line) }
+                    last = line
+                }
+                return nil
+            }
             if let interval = observer.watchdogPingInterval {
                 group.addTask {
                     while !Task.isCancelled {
@@ -100,9 +111,16 @@ struct Supervising {
                     case .sigterm, .sigint, .sigquit:
                         return signal.rawValue
                     case .sighup where loadConfiguration != nil:
+                        observer.reloading()
                         await Self.reload(supervisor, using: loadConfiguration!, logger: logger)
+                        observer.ready(status: Supervisor.statusLine(supervisor.snapshots))
                     case .sighup, .sigusr1, .sigusr2, .sigwinch:
-                        for name in supervisor.serviceNames { await supervisor.signal(signal.rawValue, to: name) }
+                        // Side by side: a service busy stopping must not hold up the others' signal.
+                        await withTaskGroup(of: Void.self) { group in
+                            for name in supervisor.serviceNames {
+                                group.addTask { await supervisor.signal(signal.rawValue, to: name) }
+                            }
+                        }
                     default:
                         logger.notice("ignored signal \(signal)")
                     }
@@ -120,6 +138,7 @@ struct Supervising {
             if let stopSignal {
                 logger.info("received signal \(stopSignal), stopping all services")
             }
+            observer.stopping()
             await supervisor.shutdown(signal: forwardStopSignal ? stopSignal : nil)
         }
     }

@@ -36,6 +36,8 @@ import Testing
     static let psi = "avg10=0.00 avg60=0.00 avg300=0.00"
 
     static let cases: [Case] = [
+        Case(name: "cgroup.events populated 2", file: "cgroup.events", line: nil, says: "'populated' is 2, not 0 or 1",
+             parse: { file in _ = try CgroupEvents(parsing: "populated 2\nfrozen 0\n", file: file) }),
         Case(name: "a pid list line that is no pid", file: "cgroup.procs", line: 2, says: "expected a pid, got 'x12'", parse: pids("12\nx12\n")),
         Case(name: "pid 0", file: "cgroup.procs", line: 1, says: "got '0'", parse: pids("0\n")),
         Case(name: "a negative pid", file: "cgroup.procs", line: 3, says: "got '-1'", parse: pids("1\n2\n-1\n")),

@@ -57,6 +57,11 @@ struct ServiceMachineTableTests {
             _ = m.handle(.spawned(pid: mainPid), at: t0)
             let timer = token(m.handle(.command(.stop), at: t0))
             return (m, timer)
+        case "stoppingToRestart":
+            _ = m.handle(.command(.start), at: t0)
+            _ = m.handle(.spawned(pid: mainPid), at: t0)
+            let timer = token(m.handle(.command(.restart), at: t0))
+            return (m, timer)
         case "stoppingBeforeSpawned":
             _ = m.handle(.command(.start), at: t0)
             _ = m.handle(.command(.stop), at: t0)
@@ -103,12 +108,15 @@ struct ServiceMachineTableTests {
         "starting": [.ignored(.alreadyStarting), .to(.stopping), .ignored(.alreadyStarting), .ignored(.notRunning), .to(.running), .to(.backoff),
                      .ignored(.noSuchProcess), .ignored(.staleTimer), .ignored(.notRunning), .ignored(.notRunning), .ignored(.notRunning), .ignored(.noSuchProcess)],
         "waitingForReady": [.ignored(.alreadyStarting), .to(.stopping), .to(.stopping), .to(.starting), .ignored(.noSuchProcess), .ignored(.noSuchProcess),
-                            .to(.backoff), .to(.stopping), .to(.running), .ignored(.staleRun), .ignored(.staleRun), .ignored(.noSuchProcess)],
+                            .to(.backoff), .to(.stopping), .to(.running), .ignored(.notReady), .ignored(.notReady), .ignored(.noSuchProcess)],
         "running": [.ignored(.alreadyRunning), .to(.stopping), .to(.stopping), .to(.running), .ignored(.noSuchProcess), .ignored(.noSuchProcess),
                     .to(.backoff), .ignored(.staleTimer), .ignored(.alreadyRunning), .to(.stopping), .ignored(.staleRun), .ignored(.noSuchProcess)],
-        "stopping": [.ignored(.alreadyStopping), .ignored(.alreadyStopping), .ignored(.alreadyStopping), .to(.stopping), .ignored(.noSuchProcess),
+        "stopping": [.to(.stopping), .ignored(.alreadyStopping), .to(.stopping), .to(.stopping), .ignored(.noSuchProcess),
                      .ignored(.noSuchProcess), .to(.idle), .to(.stopping), .ignored(.alreadyStopping), .ignored(.alreadyStopping), .ignored(.alreadyStopping), .ignored(.noSuchProcess)],
-        "stoppingBeforeSpawned": [.ignored(.alreadyStopping), .ignored(.alreadyStopping), .ignored(.alreadyStopping), .ignored(.notRunning), .to(.stopping),
+        "stoppingToRestart": [.ignored(.alreadyRestarting), .to(.stopping), .ignored(.alreadyRestarting), .to(.stopping), .ignored(.noSuchProcess),
+                              .ignored(.noSuchProcess), .to(.starting), .to(.stopping), .ignored(.alreadyStopping), .ignored(.alreadyStopping),
+                              .ignored(.alreadyStopping), .ignored(.noSuchProcess)],
+        "stoppingBeforeSpawned": [.to(.stopping), .ignored(.alreadyStopping), .to(.stopping), .ignored(.notRunning), .to(.stopping),
                                   .to(.idle), .ignored(.noSuchProcess), .ignored(.staleTimer), .ignored(.alreadyStopping), .ignored(.alreadyStopping),
                                   .ignored(.alreadyStopping), .ignored(.noSuchProcess)],
         "backoff": [.to(.starting), .to(.idle), .to(.starting), .ignored(.notRunning), .ignored(.noSuchProcess), .ignored(.noSuchProcess),

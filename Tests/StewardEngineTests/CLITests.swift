@@ -28,7 +28,7 @@ struct CLITests {
         private let pump: OutputPump
 
         /// With `openFilesSoft`, steward starts with that soft RLIMIT_NOFILE (as systemd's 1024).
-        init(_ arguments: [String], in tree: CgroupTree, environment extra: [String: String] = [:], openFilesSoft: Int? = nil) throws {
+        init(_ arguments: [String], in tree: CgroupTree, environment extra: [String: String] = [:], openFilesSoft: Int? = nil) async throws {
             cgroup = tree.service(named: "cli")
             try cgroup.create()
             output = CollectingSink()
@@ -42,7 +42,7 @@ struct CLITests {
             let spec = SpawnSpec(executable: executable, arguments: argv,
                                  environment: ProcessInfo.processInfo.environment.merging(extra) { $1 }, workingDirectory: nil, identity: nil,
                                  stdin: devNull, stdout: pump.stdoutWrite, stderr: pump.stderrWrite)
-            pid = try Spawner.spawn(spec, in: cgroup) { _, status in
+            pid = try await Spawner.spawn(spec, in: cgroup) { _, status in
                 let waiters = exit.state.withLock { state in
                     state.status = status
                     defer { state.waiters = [] }
@@ -136,7 +136,7 @@ struct CLITests {
         defer { tree.tearDown() }
         // The console, whatever the host runs: these tests read the services' lines.
         let console = ["run", "exec"].contains(arguments[0]) ? ["--log-target", "console"] : []
-        let process = try StewardProcess(arguments + console, in: tree, environment: environment, openFilesSoft: openFilesSoft)
+        let process = try await StewardProcess(arguments + console, in: tree, environment: environment, openFilesSoft: openFilesSoft)
         do {
             try await body(process)
         } catch {

@@ -19,6 +19,7 @@ struct ReloadTests {
                 return await sink.waitForLine { $0.text == "change v1" }
             }
             let keepPid = supervisor.snapshot(of: "keep")?.mainPid
+            #expect(supervisor.service(named: "remove")?.reader.read().sample != nil, "a read keeps the cgroup's files open")
             let removed = try #require(supervisor.snapshot(of: "remove")?.cgroup)
 
             let next = StewardConfiguration(
@@ -35,6 +36,13 @@ struct ReloadTests {
             #expect(supervisor.snapshot(of: "keep")?.mainPid == keepPid, "an unchanged service must not be touched")
             #expect(supervisor.snapshot(of: "remove") == nil)
             #expect(!FileManager.default.fileExists(atPath: removed.trackingDirectory))
+            // The removed service's reader went with it: no descriptor of this process still
+            // points into its cgroup directories (metrics kept several open while it ran).
+            let directories = [removed.v2Directory].compactMap { $0 } + removed.v1Directories.map(\.path)
+            let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+            let stale = descriptors.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)") }
+                .filter { target in directories.contains { target.hasPrefix($0 + "/") } }
+            #expect(stale.isEmpty, "descriptors left open in the removed service's cgroup: \(stale)")
             #expect(supervisor.serviceNames == ["add", "change", "keep"])
         }
     }
