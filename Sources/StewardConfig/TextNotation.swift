@@ -26,9 +26,11 @@ struct TextNotation<Value>: Sendable {
     }
 }
 
+// The parsers are wrapped in closures: a plain function reference is not inferred @Sendable, and the
+// fuzz build (Swift 5 mode) warns about converting it.
 extension TextNotation where Value == Duration {
     static var duration: Self {
-        TextNotation(what: "duration", expected: "e.g. 250ms, 10s, 5m, 1h", parse: DurationText.parse, format: DurationText.format) { text in
+        TextNotation(what: "duration", expected: "e.g. 250ms, 10s, 5m, 1h", parse: { DurationText.parse($0) }, format: { DurationText.format($0) }) { text in
             // Never guess the unit of a bare number; say how to write it instead.
             guard !text.isEmpty, text.allSatisfy(\.isDigit) else { return nil }
             guard text.count <= String.quotedCharacters else { return "duration \(text.quotedForMessage) needs a unit (us, ms, s, m, h)" }
@@ -40,20 +42,20 @@ extension TextNotation where Value == Duration {
 extension TextNotation where Value == UInt64 {
     /// A number of bytes, or text such as "512MiB".
     static var size: Self {
-        TextNotation(what: "size", expected: "bytes or e.g. 512MiB, 1.5GiB", integers: true, parse: ByteSize.parse)
+        TextNotation(what: "size", expected: "bytes or e.g. 512MiB, 1.5GiB", integers: true, parse: { ByteSize.parse($0) })
     }
 }
 
 extension TextNotation where Value == Int32 {
     static var signal: Self {
         TextNotation(what: "signal", expected: "a name such as TERM, INT, HUP, QUIT, KILL, USR1, USR2, or a number", integers: true,
-                     parse: SignalName.parse, format: SignalName.name)
+                     parse: { SignalName.parse($0) }, format: { SignalName.name($0) })
     }
 }
 
 extension TextNotation where Value == Double {
     static var cpuPercent: Self {
-        TextNotation(what: "CPU quota", expected: "a percentage of one CPU, e.g. \"50%\" or \"200%\"", parse: ResourceLimits.parsePercent)
+        TextNotation(what: "CPU quota", expected: "a percentage of one CPU, e.g. \"50%\" or \"200%\"", parse: { ResourceLimits.parsePercent($0) })
     }
 }
 
@@ -66,7 +68,7 @@ extension TextNotation where Value == Int {
 
 extension TextNotation where Value == ListenAddress {
     static var listenAddress: Self {
-        TextNotation(what: "listen address", expected: "host:port, e.g. 127.0.0.1:9464 or [::1]:9464", parse: ListenAddress.parse)
+        TextNotation(what: "listen address", expected: "host:port, e.g. 127.0.0.1:9464 or [::1]:9464", parse: { ListenAddress.parse($0) })
     }
 }
 
