@@ -85,22 +85,22 @@ public final class CgroupReader: Sendable {
     /// The cgroup's values now, or nil when the cgroup does not exist (the service is not running, or a
     /// run is just beginning or ending and its directories are being created or removed).
     public func sample() -> CgroupSample? {
-        read { $0.sample(of: cgroup, ticksPerSecond: ticksPerSecond) }
+        state.withLock { sample(&$0) }
     }
 
     /// The live run's sample and the counters of all runs, consistent with each other.
     public func read() -> Reading {
         state.withLock { state in
             guard state.runIsLive else { return Reading(sample: nil, counters: state.endedRuns) }
-            let sample = read(&state) { $0.sample(of: cgroup, ticksPerSecond: ticksPerSecond) }
-            return Reading(sample: sample, counters: state.endedRuns + (sample?.counters.since(state.baseline) ?? .none))
+            let live = sample(&state)
+            return Reading(sample: live, counters: state.endedRuns + (live?.counters.since(state.baseline) ?? .none))
         }
     }
 
     /// Only the memory classes (what the memory guard samples): nil when the cgroup does not exist or
     /// its memory files could not be read.
     public func memory() -> MemoryClasses? {
-        read { $0.memory(of: cgroup) } ?? nil
+        state.withLock { pass(&$0) { $0.memory(of: cgroup) } } ?? nil
     }
 
     /// What the memory guard compares with `limitBytes`: the usage counters' upper bound when it is
@@ -110,7 +110,7 @@ public final class CgroupReader: Sendable {
         state.withLock { state -> UInt64?? in
             // Between runs nothing is read: a read would reopen files of a cgroup being removed.
             guard state.runIsLive else { return nil }
-            return read(&state) { pass -> UInt64? in
+            return pass(&state) { pass -> UInt64? in
                 if let bound = pass.guardedUpperBound(of: cgroup), bound <= limitBytes { return bound }
                 return pass.memory(of: cgroup)?.guardedAnonBytes(includingShmem: includingShmem)
             }
@@ -122,7 +122,7 @@ public final class CgroupReader: Sendable {
     package func beginRun(reused: Bool) {
         state.withLock { state in
             guard !state.runIsLive else { return }
-            state.baseline = reused ? read(&state) { $0.sample(of: cgroup, ticksPerSecond: ticksPerSecond) }?.counters ?? .none : .none
+            state.baseline = reused ? sample(&state)?.counters ?? .none : .none
             state.runIsLive = true
         }
     }
@@ -133,7 +133,7 @@ public final class CgroupReader: Sendable {
     package func endRun() -> CgroupCounters? {
         state.withLock { state in
             guard state.runIsLive else { return nil }
-            let final = read(&state) { $0.sample(of: cgroup, ticksPerSecond: ticksPerSecond) }?.counters.since(state.baseline) ?? .none
+            let final = sample(&state)?.counters.since(state.baseline) ?? .none
             state.endedRuns = state.endedRuns + final
             state.runIsLive = false
             closeAll(&state.kept)
@@ -141,11 +141,13 @@ public final class CgroupReader: Sendable {
         }
     }
 
-    private func read<T: Sendable>(_ body: (inout FilePass) -> T) -> T? {
-        state.withLock { read(&$0, body) }
+    /// The whole cgroup, read under the caller's hold of `state`.
+    private func sample(_ state: inout State) -> CgroupSample? {
+        pass(&state) { $0.sample(of: cgroup, ticksPerSecond: ticksPerSecond) }
     }
 
-    private func read<T>(_ state: inout State, _ body: (inout FilePass) -> T) -> T? {
+    /// One pass over the cgroup's files with the kept descriptors; nil once the cgroup is gone.
+    private func pass<T>(_ state: inout State, _ body: (inout FilePass) -> T) -> T? {
         var reading = FilePass(kept: state.kept, budget: budget, cgroup: cgroup)
         let result = body(&reading)
         state.kept = reading.kept

@@ -97,14 +97,18 @@ public final class Supervisor: Sendable {
         public var snapshot: ServiceSnapshot
         public var configuration: ServiceConfiguration
         public var reader: CgroupReader
+
+        init(_ runner: ServiceRunner) {
+            (snapshot, configuration, reader) = (runner.snapshot.value, runner.configuration, runner.reader)
+        }
     }
 
     public var services: [Service] {
-        runners.map { Service(snapshot: $0.snapshot.value, configuration: $0.configuration, reader: $0.reader) }
+        runners.map(Service.init)
     }
 
     public func service(named name: String) -> Service? {
-        runner(name).map { Service(snapshot: $0.snapshot.value, configuration: $0.configuration, reader: $0.reader) }
+        runner(name).map(Service.init)
     }
 
     /// Starts the event loops, the memory guard and every service marked `autostart` (side by side);

@@ -58,10 +58,6 @@ struct CommandTests {
 
     @Test("stop signals processes in cgroups the service made below its own, and removes those cgroups")
     func childCgroups() async throws {
-        let probe = try scratchCgroupTree()
-        let v2Root = probe.v2Root
-        probe.tearDown()
-        try #require(v2Root != nil, "needs a v2 tree (unified or hybrid)")
         let directory = "$STEWARD_TEST_CGROUP"
         let script = """
             mkdir \(directory)/worker && sh -c "echo \\$\\$ > \(directory)/worker/cgroup.procs; trap 'echo worker got TERM; exit 0' TERM; \
@@ -69,10 +65,11 @@ struct CommandTests {
             """
         var nested = service("nested", script)
         try await withSupervisor([]) { supervisor, sink in
-            nested.environment = ["STEWARD_TEST_CGROUP": supervisor.tree.service(named: "nested").v2Directory!]
+            // The tracking hierarchy: v2 (unified, hybrid) or, on pure v1, the freezer one.
+            nested.environment = ["STEWARD_TEST_CGROUP": supervisor.tree.service(named: "nested").trackingDirectory]
             _ = try await supervisor.reload(StewardConfiguration(cgroupRoot: supervisor.configuration.cgroupRoot, services: [nested]))
             _ = try await withDeadline("worker in its own cgroup") { await sink.waitForLine { $0.text == "worker ready" } }
-            let worker = supervisor.tree.service(named: "nested").v2Directory! + "/worker"
+            let worker = supervisor.tree.service(named: "nested").trackingDirectory + "/worker"
             #expect(try CgroupFile.readText(worker + "/cgroup.procs").split(separator: "\n").count >= 1)
             #expect(await supervisor.stop("nested") == .accepted)
             _ = try await withDeadline("stopped") { await supervisor.waitUntil("nested") { $0.state == .idle } }
