@@ -18,26 +18,32 @@ public struct MetricsServer: Service {
     public let limits: MetricsListenLimits
     private let logger: Logger
     private let onListening: @Sendable (Int) async -> Void
+    private let afterRendering: @Sendable () -> Void
 
     /// `onListening` gets the bound port: the one the kernel picked when `address.port` is 0.
+    /// `afterRendering` runs once a scrape's families and text are freed (the process's memory
+    /// policy: the CLI returns the freed memory to the kernel).
     public init(
         collector: MetricsCollector, address: ListenAddress, limits: MetricsListenLimits = MetricsListenLimits(), logger: Logger,
-        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }, afterRendering: @escaping @Sendable () -> Void = {}
     ) {
         self.collector = collector
         self.address = address
         self.limits = limits
         self.logger = logger
         self.onListening = onListening
+        self.afterRendering = afterRendering
     }
 
     /// Throws when it cannot listen.
     public func run() async throws {
-        let (collector, address, limits, onListening) = (collector, address, limits, onListening)
+        let (collector, address, limits, onListening, afterRendering) = (collector, address, limits, onListening, afterRendering)
         // HEAD answers what GET would, without the body (curl -I, load balancer checks).
         let router = Router(options: .autoGenerateHeadEndpoints)
         router.get("metrics") { request, _ in
-            Self.exposition(collector.collect(), for: request)
+            let response = Self.exposition(collector.collect(), for: request)
+            afterRendering()
+            return response
         }
         router.get("services/:name/metrics") { request, context in
             let name = try context.parameters.require("name")

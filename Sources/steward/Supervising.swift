@@ -42,7 +42,8 @@ struct Supervising {
             onListening: { _ in
                 listened.value.store(true, ordering: .relaxed)
                 announce.yield(nil)
-            }
+            },
+            afterRendering: releaseFreeMemory
         )
         // The group gives the server a graceful shutdown (a cancelled Hummingbird logs an error).
         let serverGroup = ServiceGroup(configuration: ServiceGroupConfiguration(services: [server], logger: logger))
