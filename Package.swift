@@ -52,7 +52,7 @@ let package = Package(
             name: "StewardMetrics",
             dependencies: ["CgroupStats", "CgroupFS", "StewardEngine", "StewardCore", "StewardConfig", .product(name: "Logging", package: "swift-log")]
         ),
-        // HTTP edge: /metrics, /services/<name>/metrics, /healthz.
+        // HTTP edges: /metrics, /services/<name>/metrics, /healthz; the control socket and its client.
         .target(
             name: "StewardServer",
             dependencies: [
@@ -61,6 +61,7 @@ let package = Package(
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

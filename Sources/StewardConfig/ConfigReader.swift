@@ -33,7 +33,7 @@ extension StewardConfiguration {
     }
 
     private init(_ document: TableReader) throws(ConfigError) {
-        try document.allowKeys(["metrics", "cgroup", "services"])
+        try document.allowKeys(["metrics", "cgroup", "control", "services"])
         var listen = ListenAddress.defaultMetrics
         var limits = MetricsListenLimits()
         if let metrics = try document.table("metrics") {
@@ -49,11 +49,17 @@ extension StewardConfiguration {
             try cgroup.allowKeys(["root"])
             root = try cgroup.text("root")
         }
+        var control = ControlSettings()
+        if let table = try document.table("control") {
+            try table.allowKeys(["socket", "group"])
+            control.socket = try table.text("socket")
+            control.group = try table.text("group")
+        }
         var services: [ServiceConfiguration] = []
         for service in try document.table("services")?.subtables() ?? [] {
             services.append(try ServiceConfiguration(service))
         }
-        self.init(metricsListen: listen, metricsLimits: limits, cgroupRoot: root, services: services)
+        self.init(metricsListen: listen, metricsLimits: limits, cgroupRoot: root, control: control, services: services)
     }
 
     private static func readFile(_ path: String) throws(ConfigError) -> String {

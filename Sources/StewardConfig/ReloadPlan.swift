@@ -1,7 +1,7 @@
 /// What a reload does, decided from the configuration in force and the new one alone: services only
 /// in the new file start, services only in the old one stop, services whose settings changed are
 /// restarted with the new ones, and the rest are left alone. Settings that only a restart of Steward
-/// applies (the cgroup root, the metrics listener) keep their old values and are named.
+/// applies (the cgroup root, the metrics listener, the control socket) keep their old values and are named.
 public struct ReloadPlan: Sendable, Equatable, CustomStringConvertible {
     public var added: [String] = []
     public var removed: [String] = []
@@ -17,9 +17,11 @@ public struct ReloadPlan: Sendable, Equatable, CustomStringConvertible {
         if new.cgroupRoot != old.cgroupRoot { needsStewardRestart.append("cgroup.root") }
         if new.metricsListen != old.metricsListen { needsStewardRestart.append("metrics.listen") }
         if new.metricsLimits != old.metricsLimits { needsStewardRestart.append("metrics limits") }
+        if new.control != old.control { needsStewardRestart.append("control") }
         kept.cgroupRoot = old.cgroupRoot
         kept.metricsListen = old.metricsListen
         kept.metricsLimits = old.metricsLimits
+        kept.control = old.control
         configuration = kept
         let oldServices = Dictionary(old.services.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let newServices = Dictionary(new.services.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })

@@ -11,6 +11,8 @@ public struct StewardConfiguration: Sendable, Equatable {
     /// them directly below Steward's own cgroup, a relative path nests them below that path inside
     /// Steward's own cgroup, an absolute path is taken from each hierarchy's root.
     public var cgroupRoot: String?
+    /// `[control]`: the operators' socket (`steward ctl`).
+    public var control: ControlSettings
     /// `[services.<name>]`, sorted by name.
     public var services: [ServiceConfiguration]
 
@@ -18,11 +20,13 @@ public struct StewardConfiguration: Sendable, Equatable {
         metricsListen: ListenAddress = .defaultMetrics,
         metricsLimits: MetricsListenLimits = MetricsListenLimits(),
         cgroupRoot: String? = nil,
+        control: ControlSettings = ControlSettings(),
         services: [ServiceConfiguration] = []
     ) {
         self.metricsListen = metricsListen
         self.metricsLimits = metricsLimits
         self.cgroupRoot = cgroupRoot
+        self.control = control
         self.services = services.sorted { $0.name < $1.name }
     }
 
@@ -34,6 +38,9 @@ public struct StewardConfiguration: Sendable, Equatable {
             issues.append(ConfigIssue(key: ["cgroup", "root"], message: "must not contain \".\" or \"..\" components"))
         }
         issues += metricsLimits.validate().map { ConfigIssue(key: ["metrics"] + $0.key, message: $0.message) }
+        if let socket = control.socket, !socket.hasPrefix("/") {
+            issues.append(ConfigIssue(key: ["control", "socket"], message: "must be an absolute path"))
+        }
         if services.isEmpty {
             issues.append(ConfigIssue(key: ["services"], message: "no services defined"))
         }
@@ -47,6 +54,30 @@ public struct StewardConfiguration: Sendable, Equatable {
             }
         }
         return issues
+    }
+}
+
+/// `[control]`: where `steward ctl` reaches this Steward, and who may.
+public struct ControlSettings: Sendable, Equatable {
+    /// `socket`: nil is the default path for the config file (`defaultSocketPath`).
+    public var socket: String?
+    /// `group`: members may use the socket too (mode 0660 instead of 0600), as with docker.sock.
+    public var group: String?
+
+    public init(socket: String? = nil, group: String? = nil) {
+        self.socket = socket
+        self.group = group
+    }
+
+    /// The socket of the Steward running `configPath`, when its config does not name one: named
+    /// after the file (`/etc/steward/web.toml` → `web.sock`, so the Stewards of `steward@.service`
+    /// get one each) in /run/steward for root, else in $XDG_RUNTIME_DIR/steward. `steward ctl`
+    /// finds its Steward by the same rule. Nil when no runtime directory is known.
+    public static func defaultSocketPath(forConfig configPath: String, userID: UInt32, runtimeDirectory: String?) -> String? {
+        let file = configPath.split(separator: "/").last.map(String.init) ?? configPath
+        let stem = file.hasSuffix(".toml") && file.count > 5 ? String(file.dropLast(5)) : file
+        let directory = userID == 0 ? "/run/steward" : runtimeDirectory.map { $0 + "/steward" }
+        return directory.map { "\($0)/\(stem).sock" }
     }
 }
 

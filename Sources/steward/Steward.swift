@@ -1,6 +1,7 @@
 import ArgumentParser
 import CStewardSpawn
 import FoundationEssentials
+import Glibc
 import Logging
 import StewardConfig
 import StewardCore
@@ -14,7 +15,7 @@ struct Steward: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "steward",
         abstract: "A cgroup-aware process supervisor: each service in its own cgroup, memory measured without page cache.",
-        subcommands: [Run.self, Exec.self, Check.self, Inspect.self]
+        subcommands: [Run.self, Exec.self, Ctl.self, Check.self, Inspect.self]
     )
 }
 
@@ -62,22 +63,36 @@ struct Run: AsyncParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
+    /// The [control] socket, or the default one for this file.
+    private func claimControlSocket(_ settings: ControlSettings) throws -> ControlSocket {
+        let runtime = getenv("XDG_RUNTIME_DIR").map { String(cString: $0) }
+        guard let path = settings.socket ?? ControlSettings.defaultSocketPath(forConfig: config, userID: getuid(), runtimeDirectory: runtime) else {
+            throw CommandFailure(description: "\(config): control.socket: no default without XDG_RUNTIME_DIR; set one")
+        }
+        do {
+            return try ControlSocket.claim(path: path, group: settings.group)
+        } catch {
+            throw CommandFailure(description: "\(config): control.socket: \(error)")
+        }
+    }
+
     func run() async throws {
         let configuration = try loadConfiguration(config)
         let logger = logging.makeLogger()
         raiseOpenFileLimit(logger: logger)
         limitMallocRetention()
+        let control = try claimControlSocket(configuration.control)
         let observer = SystemdNotifier()
         let supervisor = try Supervisor(configuration: configuration, output: logging.serviceOutput, logger: logger)
         let path = config
         do {
             try await Supervising(supervisor: supervisor, observer: observer, logger: logger).run(
-                servingMetricsAt: configuration.metricsListen, limits: configuration.metricsLimits
+                servingMetricsAt: configuration.metricsListen, limits: configuration.metricsLimits, control: control
             ) {
                 try StewardConfiguration.load(contentsOf: path, checkingHost: { $0.hostProblems() })
             }
         } catch {
-            throw CommandFailure(description: "\(config): metrics.listen: \(error)")
+            throw CommandFailure(description: "\(config): \(error)")
         }
     }
 }
@@ -118,6 +133,9 @@ struct Exec: AsyncParsableCommand {
     @Option(help: "Serve Prometheus metrics on this address (e.g. 127.0.0.1:9464); none by default.")
     var metrics: String?
 
+    @Option(help: "Serve the control socket (steward ctl --socket PATH) at this path; none by default.")
+    var control: String?
+
     @OptionGroup var logging: LoggingOptions
 
     @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")
@@ -135,6 +153,12 @@ struct Exec: AsyncParsableCommand {
             return address
         }
         let configuration = StewardConfiguration(cgroupRoot: cgroupRoot, services: [service])
+        let controlSocket: ControlSocket?
+        do {
+            controlSocket = try control.map { try ControlSocket.claim(path: $0, group: nil) }
+        } catch {
+            throw CommandFailure(description: "--control: \(error)")
+        }
         let logger = logging.makeLogger()
         raiseOpenFileLimit(logger: logger)
         limitMallocRetention()
@@ -142,10 +166,10 @@ struct Exec: AsyncParsableCommand {
         let supervisor = try Supervisor(configuration: configuration, output: logging.serviceOutput, logger: logger)
         do {
             try await Supervising(supervisor: supervisor, observer: observer, logger: logger).run(
-                servingMetricsAt: metricsAddress, untilSettled: true, forwardStopSignal: true
+                servingMetricsAt: metricsAddress, control: controlSocket, untilSettled: true, forwardStopSignal: true
             )
         } catch {
-            throw CommandFailure(description: "--metrics: \(error)")
+            throw CommandFailure(description: "\(error)")
         }
         let snapshot = supervisor.snapshot(of: name)
         let status: Int32 = snapshot?.lastExit?.shellStatus ?? (snapshot.map { if case .failed = $0.state { 127 } else { 0 } } ?? 0)

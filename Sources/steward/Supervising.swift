@@ -15,56 +15,82 @@ struct Supervising {
     let observer: any LifecycleObserver
     let logger: Logger
 
-    /// With the metrics server beside the services when `metricsAddress` is given, for as long as
-    /// they run. The services start only once the server listens: an address that cannot be bound
-    /// throws `CannotListen` before anything runs. A server that fails later is logged, and the
-    /// services are supervised all the same: losing metrics must not take the services down.
+    /// With the metrics server (when `metricsAddress` is given) and the control server (when
+    /// `control` is) beside the services, for as long as they run. The services start only once
+    /// both listen: an address or socket that cannot be bound throws `CannotListen` before anything
+    /// runs. A server that fails later is logged, and the services are supervised all the same:
+    /// losing metrics or control must not take the services down.
     func run(
         servingMetricsAt metricsAddress: ListenAddress?, limits: MetricsListenLimits = MetricsListenLimits(),
-        untilSettled: Bool = false, forwardStopSignal: Bool = false,
+        control: ControlSocket? = nil, untilSettled: Bool = false, forwardStopSignal: Bool = false,
         reload: (@Sendable () throws -> StewardConfiguration)? = nil
     ) async throws(CannotListen) {
-        guard let metricsAddress else {
-            await run(untilSettled: untilSettled, forwardStopSignal: forwardStopSignal, reload: reload)
+        let (supervisor, logger) = (supervisor, logger)
+        let reloading = reload.map { load in { @Sendable () async throws -> ReloadPlan in try await self.reload(using: load) } }
+        var servers: [(listener: String, make: (@escaping @Sendable () async -> Void) -> any Service)] = []
+        if let metricsAddress {
+            var openFiles = rlimit()
+            let fitted = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &openFiles) == 0 ? limits.fitting(openFileLimit: Int(clamping: openFiles.rlim_cur)) : limits
+            if fitted.maxConnections < limits.maxConnections {
+                logger.notice("metrics: max_connections \(limits.maxConnections) lowered to \(fitted.maxConnections), an eighth of the open-file limit \(openFiles.rlim_cur)")
+            }
+            servers.append(("metrics on \(metricsAddress)", { listening in
+                MetricsServer(
+                    collector: MetricsCollector(supervisor: supervisor, logger: logger), address: metricsAddress, limits: fitted, logger: logger,
+                    onListening: { _ in await listening() }, afterRendering: releaseFreeMemory
+                )
+            }))
+        }
+        if let control {
+            servers.append(("the control socket \(control.path)", { listening in
+                ControlServer(
+                    supervisor: supervisor, socket: control, logger: logger,
+                    reload: reloading ?? { throw CommandRefused(description: "this Steward has no config file to reload") },
+                    onListening: listening
+                )
+            }))
+        }
+        guard !servers.isEmpty else {
+            await run(untilSettled: untilSettled, forwardStopSignal: forwardStopSignal, reload: reloading)
             return
         }
-        var openFiles = rlimit()
-        let requested = limits
-        let limits = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &openFiles) == 0 ? limits.fitting(openFileLimit: Int(clamping: openFiles.rlim_cur)) : limits
-        if limits.maxConnections < requested.maxConnections {
-            logger.notice("metrics: max_connections \(requested.maxConnections) lowered to \(limits.maxConnections), an eighth of the open-file limit \(openFiles.rlim_cur)")
-        }
-        let (listening, announce) = AsyncStream.makeStream(of: String?.self)
+        // Each server says once that it listens (nil) or why it could not (its error).
+        let (announcements, announce) = AsyncStream.makeStream(of: (Int, String?).self)
         let listened = Listened()
-        let logger = logger
-        let server = MetricsServer(
-            collector: MetricsCollector(supervisor: supervisor, logger: logger), address: metricsAddress, limits: limits, logger: logger,
-            onListening: { _ in
-                listened.value.store(true, ordering: .relaxed)
-                announce.yield(nil)
-            },
-            afterRendering: releaseFreeMemory
-        )
-        // The group gives the server a graceful shutdown (a cancelled Hummingbird logs an error).
-        let serverGroup = ServiceGroup(configuration: ServiceGroupConfiguration(services: [server], logger: logger))
         let failure: CannotListen? = await withTaskGroup(of: Void.self) { tasks in
-            tasks.addTask {
-                do {
-                    try await serverGroup.run()
-                } catch {
-                    announce.yield("\(error)")
-                    if listened.value.load(ordering: .relaxed) { logger.error("metrics server on \(metricsAddress) stopped: \(error)") }
+            var groups: [ServiceGroup] = []
+            for (index, server) in servers.enumerated() {
+                let service = server.make {
+                    listened.mark(index)
+                    announce.yield((index, nil))
                 }
-                announce.finish()
+                // The group gives the server a graceful shutdown (a cancelled Hummingbird logs an error).
+                let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [service], logger: logger))
+                groups.append(group)
+                let listener = server.listener
+                tasks.addTask {
+                    do {
+                        try await group.run()
+                    } catch {
+                        announce.yield((index, "\(error)"))
+                        if listened.contains(index) { logger.error("\(listener) stopped: \(error)") }
+                    }
+                }
             }
-            var announcements = listening.makeAsyncIterator()
-            if case let failed?? = await announcements.next() {
-                return CannotListen(address: metricsAddress, reason: failed)
+            var pending = Set(servers.indices)
+            for await (index, error) in announcements where pending.contains(index) {
+                if let error {
+                    for group in groups { await group.triggerGracefulShutdown() }
+                    return CannotListen(listener: servers[index].listener, reason: error)
+                }
+                pending.remove(index)
+                if pending.isEmpty { break }
             }
-            await run(untilSettled: untilSettled, forwardStopSignal: forwardStopSignal, reload: reload)
-            await serverGroup.triggerGracefulShutdown()
+            await run(untilSettled: untilSettled, forwardStopSignal: forwardStopSignal, reload: reloading)
+            for group in groups { await group.triggerGracefulShutdown() }
             return nil
         }
+        announce.finish()
         if let failure {
             await supervisor.shutdown()  // nothing runs yet: this removes the cgroups Steward made for itself
             throw failure
@@ -77,7 +103,7 @@ struct Supervising {
     /// signal whose default action would end Steward is ignored (ALRM logged), so that nobody's
     /// stray `kill -ALRM` leaves the services unsupervised. With `untilSettled` it also returns once
     /// every service has settled by itself (`steward exec`).
-    private func run(untilSettled: Bool, forwardStopSignal: Bool, reload loadConfiguration: (@Sendable () throws -> StewardConfiguration)?) async {
+    private func run(untilSettled: Bool, forwardStopSignal: Bool, reload: (@Sendable () async throws -> ReloadPlan)?) async {
         // Trapping SIGQUIT also replaces the Swift runtime's backtracer, which would print a crash
         // report for it and go on. Children get default dispositions back (CStewardSpawn).
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sigquit, .sighup, .sigusr1, .sigusr2, .sigwinch, .sigalrm)
@@ -111,10 +137,12 @@ struct Supervising {
                     switch signal {
                     case .sigterm, .sigint, .sigquit:
                         return signal.rawValue
-                    case .sighup where loadConfiguration != nil:
-                        observer.reloading()
-                        await Self.reload(supervisor, using: loadConfiguration!, logger: logger)
-                        observer.ready(status: Supervisor.statusLine(supervisor.snapshots))
+                    case .sighup where reload != nil:
+                        do {
+                            _ = try await reload!()
+                        } catch {
+                            logger.error("reload failed, keeping the running configuration: \(error)")
+                        }
                     case .sighup, .sigusr1, .sigusr2, .sigwinch:
                         // Side by side: a service busy stopping must not hold up the others' signal.
                         await withTaskGroup(of: Void.self) { group in
@@ -144,28 +172,42 @@ struct Supervising {
         }
     }
 
-    private static func reload(_ supervisor: Supervisor, using load: () throws -> StewardConfiguration, logger: Logger) async {
-        do {
-            let plan = try await supervisor.reload(load())
-            logger.info("reloaded: \(plan)")
-            if !plan.needsStewardRestart.isEmpty {
-                logger.warning("changed settings take effect only when Steward restarts: \(plan.needsStewardRestart.joined(separator: ", "))")
-            }
-        } catch {
-            logger.error("reload failed, keeping the running configuration: \(error)")
+    /// Rereads the config file and applies it (SIGHUP, `steward ctl reload`), telling systemd
+    /// around it. A file that does not load changes nothing and is thrown.
+    private func reload(using load: () throws -> StewardConfiguration) async throws -> ReloadPlan {
+        observer.reloading()
+        defer { observer.ready(status: Supervisor.statusLine(supervisor.snapshots)) }
+        let plan = try await supervisor.reload(load())
+        logger.info("reloaded: \(plan)")
+        if !plan.needsStewardRestart.isEmpty {
+            logger.warning("changed settings take effect only when Steward restarts: \(plan.needsStewardRestart.joined(separator: ", "))")
         }
+        return plan
     }
 }
 
-/// The metrics address could not be served; nothing was started.
+/// The metrics address or the control socket could not be served; nothing was started.
 struct CannotListen: Error, CustomStringConvertible {
-    var address: ListenAddress
+    var listener: String
     var reason: String
-    var description: String { "cannot serve metrics on \(address): \(reason)" }
+    var description: String { "cannot serve \(listener): \(reason)" }
 }
 
-/// Whether the server got as far as listening: a failure after that is logged, one before it is
+/// A control request this Steward cannot carry out.
+struct CommandRefused: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Whether each server got as far as listening: a failure after that is logged, one before it is
 /// thrown.
 private final class Listened: Sendable {
-    let value = Atomic(false)
+    private let servers = Mutex(Set<Int>())
+
+    func mark(_ server: Int) {
+        servers.withLock { _ = $0.insert(server) }
+    }
+
+    func contains(_ server: Int) -> Bool {
+        servers.withLock { $0.contains(server) }
+    }
 }

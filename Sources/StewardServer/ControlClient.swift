@@ -1,0 +1,112 @@
+import Glibc
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// One request to a Steward's control socket, through NIO's HTTP/1 codec (`steward ctl`).
+public struct ControlClient: Sendable {
+    public let socketPath: String
+    /// How long a request may take, its wait for a service included.
+    public let timeout: Duration
+
+    public init(socketPath: String, timeout: Duration) {
+        self.socketPath = socketPath
+        self.timeout = timeout
+    }
+
+    public struct Answer: Sendable {
+        public var status: Int
+        public var body: [UInt8]
+    }
+
+    /// Why there was no answer; each has its own exit status in `steward ctl`.
+    public enum Failure: Error, CustomStringConvertible {
+        /// No socket, or nobody listening on it.
+        case notRunning(String)
+        case permissionDenied(String)
+        case timedOut(Duration)
+        case failed(String)
+
+        public var description: String {
+            switch self {
+            case .notRunning(let detail): "Steward is not running (\(detail))"
+            case .permissionDenied(let path): "permission denied on \(path) (the socket is its owner's, and [control] group's if set)"
+            case .timedOut(let timeout): "no answer within \(timeout)"
+            case .failed(let detail): detail
+            }
+        }
+    }
+
+    public func get(_ path: String) async throws(Failure) -> Answer {
+        try await send(.GET, path, body: nil)
+    }
+
+    public func post(_ path: String, body: [UInt8]? = nil) async throws(Failure) -> Answer {
+        try await send(.POST, path, body: body)
+    }
+
+    private func send(_ method: HTTPMethod, _ uri: String, body: [UInt8]?) async throws(Failure) -> Answer {
+        let (socketPath, timeout) = (socketPath, timeout)
+        do {
+            return try await withThrowingTaskGroup(of: Answer?.self) { group in
+                group.addTask { try await Self.exchange(socketPath: socketPath, method: method, uri: uri, body: body) }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let answer = try await group.next() ?? nil else { throw Failure.timedOut(timeout) }
+                return answer
+            }
+        } catch let failure as Failure {
+            throw failure
+        } catch let error as IOError {
+            throw Self.failure(errno: error.errnoCode, socketPath: socketPath, error: error)
+        } catch let error as NIOConnectionError {
+            let errnoCode = (error.connectionErrors.first?.error as? IOError)?.errnoCode ?? 0
+            throw Self.failure(errno: errnoCode, socketPath: socketPath, error: error)
+        } catch {
+            throw .failed("\(socketPath): \(error)")
+        }
+    }
+
+    private static func failure(errno code: Int32, socketPath: String, error: any Error) -> Failure {
+        switch code {
+        case ENOENT: .notRunning("no socket at \(socketPath)")
+        case ECONNREFUSED: .notRunning("nobody listens on \(socketPath)")
+        case EACCES, EPERM: .permissionDenied(socketPath)
+        default: .failed("\(socketPath): \(error)")
+        }
+    }
+
+    private static func exchange(socketPath: String, method: HTTPMethod, uri: String, body: [UInt8]?) async throws -> Answer {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(unixDomainSocketPath: socketPath) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            var head = HTTPRequestHead(version: .http1_1, method: method, uri: uri)
+            head.headers.add(name: "Host", value: "steward")
+            head.headers.add(name: "Connection", value: "close")
+            if let body {
+                head.headers.add(name: "Content-Type", value: "application/json")
+                head.headers.add(name: "Content-Length", value: String(body.count))
+            }
+            try await outbound.write(.head(head))
+            if let body { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+            try await outbound.write(.end(nil))
+            var answer = Answer(status: 0, body: [])
+            for try await part in inbound {
+                switch part {
+                case .head(let response): answer.status = Int(response.status.code)
+                case .body(let buffer): answer.body += buffer.readableBytesView
+                case .end: return answer
+                }
+            }
+            throw Failure.failed("\(socketPath): the connection closed before the answer ended")
+        }
+    }
+}

@@ -1,0 +1,182 @@
+import FoundationEssentials
+import Hummingbird
+import HummingbirdCore
+import Logging
+import ServiceLifecycle
+import StewardConfig
+import StewardCore
+import StewardEngine
+import StewardMetrics
+
+/// The control socket: HTTP/1.1 with JSON bodies on a Unix socket, as docker and podman serve
+/// theirs (docs/control-api.md). The only place that changes services from outside; the metrics
+/// listener stays read-only. Runs until graceful shutdown, like `MetricsServer`.
+public struct ControlServer: Service {
+    public let supervisor: Supervisor
+    public let socket: ControlSocket
+    private let reload: @Sendable () async throws -> ReloadPlan
+    private let logger: Logger
+    private let onListening: @Sendable () async -> Void
+
+    /// `reload` rereads the config file and applies it (what SIGHUP does); its error is reported
+    /// to the client as the reason nothing changed.
+    public init(
+        supervisor: Supervisor, socket: ControlSocket, logger: Logger,
+        reload: @escaping @Sendable () async throws -> ReloadPlan,
+        onListening: @escaping @Sendable () async -> Void = {}
+    ) {
+        self.supervisor = supervisor
+        self.socket = socket
+        self.reload = reload
+        self.logger = logger
+        self.onListening = onListening
+    }
+
+    public func run() async throws {
+        let (supervisor, reload, socket, onListening, logger) = (supervisor, reload, socket, onListening, logger)
+        let router = Router()
+        router.get("v1/services") { _, _ in
+            try json(StatusReport(services: supervisor.services.map(Self.status)))
+        }
+        router.get("v1/services/:name") { _, context in
+            let name = try context.parameters.require("name")
+            guard let service = supervisor.service(named: name) else { return try Self.unknown(name) }
+            return try json(Self.status(service))
+        }
+        router.post("v1/services/:name/:command") { request, context in
+            let name = try context.parameters.require("name")
+            let verb = try context.parameters.require("command")
+            let wait = request.uri.queryParameters.get("wait").map { $0 != "0" && $0 != "false" } ?? true
+            let timeout = try request.uri.queryParameters.get("timeout").map { text -> Duration in
+                guard let seconds = Double(text), seconds >= 0, seconds <= 86_400 else {
+                    throw HTTPError(.badRequest, message: "timeout must be seconds from 0 to 86400, got \"\(text)\"")
+                }
+                return .milliseconds(Int64(seconds * 1000))
+            } ?? .seconds(120)
+            let command: ServiceCommand
+            switch verb {
+            case "start": command = .start
+            case "stop": command = .stop
+            case "restart": command = .restart
+            case "signal":
+                let body = try await request.decode(as: ControlAPI.SignalRequest.self, context: context)
+                guard let number = SignalName.parse(body.signal) else {
+                    return try json(ControlAPI.ErrorReply(error: "unknown signal \"\(body.signal)\""), status: .badRequest)
+                }
+                command = .signal(number, to: body.allProcesses == true ? .wholeCgroup : .mainProcess)
+            default:
+                return try json(ControlAPI.ErrorReply(error: "unknown command \"\(verb)\" (start, stop, restart, signal)"), status: .notFound)
+            }
+            let outcome = await supervisor.perform(command, on: name)
+            switch outcome {
+            case .unknownService:
+                return try Self.unknown(name)
+            case .refused(let lifecycle):
+                return try json(ControlAPI.ErrorReply(error: "Steward takes no commands while \(lifecycle.rawValue)"), status: .conflict)
+            case .accepted, .ignored:
+                let reply = await CommandWait(supervisor: supervisor, name: name, command: command, verb: verb)
+                    .reply(to: outcome, waiting: wait ? timeout : nil)
+                logger.info("control: \(verb) \(name): \(reply.outcome.rawValue), \(reply.message)")
+                return try json(reply)
+            }
+        }
+        router.post("v1/reload") { _, _ in
+            do {
+                let plan = try await reload()
+                return try json(ControlAPI.ReloadReply(
+                    started: plan.added, stopped: plan.removed, restarted: plan.changed, unchanged: plan.unchanged,
+                    needsStewardRestart: plan.needsStewardRestart
+                ))
+            } catch {
+                return try json(ControlAPI.ErrorReply(error: "\(error); nothing changed"), status: .unprocessableContent)
+            }
+        }
+        let application = Application(
+            router: router,
+            server: HTTPServerBuilder { responder in MetricsChannel(responder: responder, limits: socket.limits) },
+            configuration: ApplicationConfiguration(address: .unixDomainSocket(path: socket.path), backlog: socket.limits.maxConnections),
+            onServerRunning: { _ in
+                do {
+                    try socket.restrictAccess()
+                } catch {
+                    logger.error("control socket: \(error)")
+                }
+                await onListening()
+            },
+            logger: logger
+        )
+        defer { socket.remove() }
+        try await application.run()
+    }
+
+    private static func status(_ service: Supervisor.Service) -> ServiceStatus {
+        ServiceStatus(service, memory: service.reader.read().sample?.memory, now: .now)
+    }
+
+    private static func unknown(_ name: String) throws -> Response {
+        try json(ControlAPI.ErrorReply(error: "unknown service \"\(name)\""), status: .notFound)
+    }
+}
+
+/// Waits, after a command, until the service settled (no longer starting or stopping), and says
+/// whether it got where the command asked.
+private struct CommandWait {
+    let supervisor: Supervisor
+    let name: String
+    let command: ServiceCommand
+    let verb: String
+
+    func reply(to outcome: CommandOutcome, waiting timeout: Duration?) async -> ControlAPI.CommandReply {
+        let phase = supervisor.snapshot(of: name)?.state.phase.rawValue ?? "gone"
+        if case .ignored(let reason) = outcome {
+            // Already where it was asked to go ("already running", "not running" for a stop), or on
+            // its way there ("already starting"): the wait below tells which.
+            if case .signal = command { return make(.failed, reason.rawValue) }
+            if timeout == nil { return make(.done, reason.rawValue) }
+        }
+        if case .signal = command { return make(.done, "sent") }
+        guard let timeout else { return make(.accepted, phase) }
+        let settled = await withTaskGroup(of: ServiceSnapshot?.self) { group in
+            group.addTask { [supervisor, name] in
+                await supervisor.waitUntil(name) { ![.starting, .stopping].contains($0.state.phase) }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        guard let settled else { return make(.timeout, "still \(supervisor.snapshot(of: name)?.state.phase.rawValue ?? phase) after \(timeout)") }
+        switch (command, settled.state) {
+        case (.stop, .running), (.stop, .backoff):
+            return make(.failed, settled.state.phase.rawValue)
+        case (.stop, _):
+            return make(.done, "stopped")
+        case (_, .running(let pid, _)):
+            return make(.done, "running (pid \(pid))")
+        case (_, .exited(let status)) where status.isSuccess:
+            return make(.done, "ran and \(status)")
+        default:
+            let detail = supervisor.service(named: name).flatMap { ServiceStatus($0, memory: nil, now: .now).detail }
+            return make(.failed, [settled.state.phase.rawValue, detail].compactMap { $0 }.joined(separator: ": "))
+        }
+    }
+
+    private func make(_ outcome: ControlAPI.CommandReply.Outcome, _ message: String) -> ControlAPI.CommandReply {
+        ControlAPI.CommandReply(
+            service: name, command: verb, outcome: outcome, message: message,
+            status: supervisor.service(named: name).map { ServiceStatus($0, memory: $0.reader.read().sample?.memory, now: .now) }
+        )
+    }
+}
+
+private func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    return Response(
+        status: status, headers: [.contentType: "application/json"],
+        body: ResponseBody(byteBuffer: ByteBuffer(bytes: try encoder.encode(value)))
+    )
+}
