@@ -41,8 +41,10 @@ public struct ControlSocket: Sendable {
     }
 
     /// Once bound: 0600, or 0660 with the group. Until this runs the socket has the mode the umask
-    /// gave it, so Steward binds it before any service runs.
+    /// gave it, so Steward binds it before any service runs. A socket already gone (Steward is
+    /// ending: another listener failed) needs nothing.
     func restrictAccess() throws(Problem) {
+        guard access(path, F_OK) == 0 else { return }
         if let groupID {
             guard chown(path, uid_t.max, groupID) == 0 else { throw Problem(description: "chown \(path): \(String(cString: strerror(errno)))") }
         }

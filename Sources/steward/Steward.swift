@@ -92,7 +92,7 @@ struct Run: AsyncParsableCommand {
                 try StewardConfiguration.load(contentsOf: path, checkingHost: { $0.hostProblems() })
             }
         } catch {
-            throw CommandFailure(description: "\(config): \(error)")
+            throw CommandFailure(description: "\(config): " + error.naming(metrics: "metrics.listen", control: "control.socket"))
         }
     }
 }
@@ -169,7 +169,7 @@ struct Exec: AsyncParsableCommand {
                 servingMetricsAt: metricsAddress, control: controlSocket, untilSettled: true, forwardStopSignal: true
             )
         } catch {
-            throw CommandFailure(description: "\(error)")
+            throw CommandFailure(description: error.naming(metrics: "--metrics", control: "--control"))
         }
         let snapshot = supervisor.snapshot(of: name)
         let status: Int32 = snapshot?.lastExit?.shellStatus ?? (snapshot.map { if case .failed = $0.state { 127 } else { 0 } } ?? 0)

@@ -27,14 +27,14 @@ struct Supervising {
     ) async throws(CannotListen) {
         let (supervisor, logger) = (supervisor, logger)
         let reloading = reload.map { load in { @Sendable () async throws -> ReloadPlan in try await self.reload(using: load) } }
-        var servers: [(listener: String, make: (@escaping @Sendable () async -> Void) -> any Service)] = []
+        var servers: [(listener: CannotListen.Listener, make: (@escaping @Sendable () async -> Void) -> any Service)] = []
         if let metricsAddress {
             var openFiles = rlimit()
             let fitted = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &openFiles) == 0 ? limits.fitting(openFileLimit: Int(clamping: openFiles.rlim_cur)) : limits
             if fitted.maxConnections < limits.maxConnections {
                 logger.notice("metrics: max_connections \(limits.maxConnections) lowered to \(fitted.maxConnections), an eighth of the open-file limit \(openFiles.rlim_cur)")
             }
-            servers.append(("metrics on \(metricsAddress)", { listening in
+            servers.append((.metrics(metricsAddress), { listening in
                 MetricsServer(
                     collector: MetricsCollector(supervisor: supervisor, logger: logger), address: metricsAddress, limits: fitted, logger: logger,
                     onListening: { _ in await listening() }, afterRendering: releaseFreeMemory
@@ -42,7 +42,7 @@ struct Supervising {
             }))
         }
         if let control {
-            servers.append(("the control socket \(control.path)", { listening in
+            servers.append((.control(control.path), { listening in
                 ControlServer(
                     supervisor: supervisor, socket: control, logger: logger,
                     reload: reloading ?? { throw CommandRefused(description: "this Steward has no config file to reload") },
@@ -188,9 +188,29 @@ struct Supervising {
 
 /// The metrics address or the control socket could not be served; nothing was started.
 struct CannotListen: Error, CustomStringConvertible {
-    var listener: String
+    enum Listener: CustomStringConvertible {
+        case metrics(ListenAddress)
+        case control(String)
+
+        var description: String {
+            switch self {
+            case .metrics(let address): "metrics on \(address)"
+            case .control(let path): "the control socket \(path)"
+            }
+        }
+    }
+
+    var listener: Listener
     var reason: String
     var description: String { "cannot serve \(listener): \(reason)" }
+
+    /// "metrics.listen: cannot serve ..." for a config file, "--metrics: ..." for `exec`'s flags.
+    func naming(metrics: String, control: String) -> String {
+        switch listener {
+        case .metrics: "\(metrics): \(self)"
+        case .control: "\(control): \(self)"
+        }
+    }
 }
 
 /// A control request this Steward cannot carry out.

@@ -30,6 +30,10 @@ private func parseError(_ text: String) -> ConfigError? {
             [cgroup]
             root = "/steward.slice"
 
+            [control]
+            socket = "/run/steward/api.sock"
+            group = "steward"
+
             # Written before api on purpose: services come out sorted by name.
             [services.worker]
             command = ["/usr/bin/worker"]
@@ -69,6 +73,7 @@ private func parseError(_ text: String) -> ConfigError? {
             metricsListen: ListenAddress(host: "::1", port: 9100),
             metricsLimits: MetricsListenLimits(maxConnections: 8, idleTimeout: .seconds(60), maxHeaderBytes: 8192, maxBodyBytes: 0),
             cgroupRoot: "/steward.slice",
+            control: ControlSettings(socket: "/run/steward/api.sock", group: "steward"),
             services: [
                 ServiceConfiguration(
                     name: "api",
@@ -294,6 +299,10 @@ private func parseError(_ text: String) -> ConfigError? {
             line: 3, key: "services.api.user", message: "must not be empty"),
         BadInput(label: "group as a boolean", toml: api + "group = false\n",
             line: 3, key: "services.api.group", message: "expected a string or an integer, found boolean"),
+        BadInput(label: "relative control socket", toml: "[control]\nsocket = \"steward.sock\"\n" + api,
+            line: 2, key: "control.socket", message: "must be an absolute path"),
+        BadInput(label: "unknown control key", toml: "[control]\nsockett = \"/run/s.sock\"\n" + api,
+            line: 2, key: "control.sockett", message: "did you mean \"socket\"?"),
         BadInput(label: "listen without port", toml: "[metrics]\nlisten = \"localhost\"\n" + api,
             line: 2, key: "metrics.listen", message: "invalid listen address \"localhost\" (expected host:port"),
         BadInput(label: "unbracketed IPv6 listen", toml: "[metrics]\nlisten = \"::1:9464\"\n" + api,
@@ -421,5 +430,19 @@ private func parseError(_ text: String) -> ConfigError? {
         } catch {
             return error
         }
+    }
+}
+
+@Suite struct ControlSocketPathTests {
+    @Test("the default control socket is named after the config file, in /run/steward for root and the runtime directory otherwise", arguments: [
+        ("/etc/steward/steward.toml", UInt32(0), nil, "/run/steward/steward.sock"),
+        ("/etc/steward/web.toml", 0, "/run/user/0", "/run/steward/web.sock"),
+        ("relative/dir/api.conf", 0, nil, "/run/steward/api.conf.sock"),
+        (".toml", 0, nil, "/run/steward/.toml.sock"),
+        ("/home/me/steward.toml", 1000, "/run/user/1000", "/run/user/1000/steward/steward.sock"),
+        ("/home/me/steward.toml", 1000, nil, nil),
+    ] as [(String, UInt32, String?, String?)])
+    func defaultPath(config: String, userID: UInt32, runtime: String?, expected: String?) {
+        #expect(ControlSettings.defaultSocketPath(forConfig: config, userID: userID, runtimeDirectory: runtime) == expected)
     }
 }

@@ -39,14 +39,18 @@ struct ReloadPlanTests {
         #expect(plan.configuration.services == StewardConfiguration(services: row.new).services)
     }
 
-    @Test("the cgroup root and the metrics listener keep their old values and are named")
+    @Test("the cgroup root, the metrics listener and the control socket keep their old values and are named")
     func settingsThatNeedARestart() {
         let old = StewardConfiguration(metricsListen: ListenAddress(host: "127.0.0.1", port: 9464), cgroupRoot: "a", services: [Self.service("x")])
         var limits = MetricsListenLimits()
         limits.maxConnections = 7
-        let new = StewardConfiguration(metricsListen: ListenAddress(host: "127.0.0.1", port: 1), metricsLimits: limits, cgroupRoot: "b", services: [Self.service("x")])
+        let new = StewardConfiguration(
+            metricsListen: ListenAddress(host: "127.0.0.1", port: 1), metricsLimits: limits, cgroupRoot: "b",
+            control: ControlSettings(socket: "/run/other.sock"), services: [Self.service("x")]
+        )
         let plan = ReloadPlan(from: old, to: new)
-        #expect(plan.needsStewardRestart == ["cgroup.root", "metrics.listen", "metrics limits"])
+        #expect(plan.needsStewardRestart == ["cgroup.root", "metrics.listen", "metrics limits", "control"])
+        #expect(plan.configuration.control == ControlSettings())
         #expect(plan.configuration.cgroupRoot == "a")
         #expect(plan.configuration.metricsListen == old.metricsListen)
         #expect(plan.configuration.metricsLimits == MetricsListenLimits())

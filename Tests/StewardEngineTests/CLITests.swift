@@ -111,7 +111,7 @@ struct CLITests {
         let flags = Set(arguments.flatMap { argument in
             (argument["names"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "long" }.compactMap { $0["name"] as? String }
         })
-        let execOnly: Set = ["name", "cgroup-root", "metrics", "log-level", "log-target", "help"]
+        let execOnly: Set = ["name", "cgroup-root", "metrics", "control", "log-level", "log-target", "help"]
         let settingFlags = Set(ServiceSetting.all.compactMap(\.exec.flagName))
         let declared = flags.subtracting(execOnly)
         #expect(settingFlags.subtracting(declared).isEmpty, "settings without their exec flag")
@@ -371,8 +371,10 @@ struct CLITests {
             #expect(status == .exited(1))
             _ = try await withDeadline("the error") { await steward.output.waitForLine { $0.text.hasPrefix("Error: ") } }
             let expected = "Error: \(config): metrics.listen: cannot serve metrics on 127.0.0.1:\(port): bind(descriptor:ptr:bytes:): Address already in use) (errno: 98)"
-            #expect(steward.output.lines.map(\.text) == [expected])
+            #expect(steward.output.lines.map(\.text).filter { !$0.contains(" info steward: ") } == [expected], "only the error, no service line")
             #expect(childCgroups(of: steward.cgroup).isEmpty, "\(childCgroups(of: steward.cgroup))")
+            let socket = try #require(ControlSettings.defaultSocketPath(forConfig: config, userID: getuid(), runtimeDirectory: nil))
+            #expect(!FileManager.default.fileExists(atPath: socket), "the control socket, up before the metrics bind failed, is gone again")
         }
     }
 

@@ -1,0 +1,255 @@
+import Foundation
+import StewardTestSupport
+import Testing
+
+/// `steward ctl` against a real `steward run` / `steward exec` and its control socket.
+extension CLITests {
+    struct Ctl {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs `steward ctl ARGS`, as `user` (uid and gid, through setpriv) if given. The engine's
+    /// reaper in this test process waits for every child (waitpid(-1)), so Foundation's Process may
+    /// lose ctl's exit status to it: a shell waits for ctl and writes the status as the last line.
+    func ctl(_ arguments: [String], user: Int? = nil) async throws -> Ctl {
+        let process = Process()
+        let command = (user.map { ["/usr/bin/setpriv", "--reuid=\($0)", "--regid=\($0)", "--clear-groups"] } ?? []) + [Self.binary, "ctl"] + arguments
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "\"$@\"; echo \"exit $?\" >&2", "sh"] + command
+        let (out, err) = (Pipe(), Pipe())
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        async let stdout = out.fileHandleForReading.readToEnd()
+        async let stderr = err.fileHandleForReading.readToEnd()
+        let (outText, errText) = (String(decoding: try await stdout ?? Data(), as: UTF8.self), String(decoding: try await stderr ?? Data(), as: UTF8.self))
+        var lines = errText.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        let status = try #require(lines.popLast().flatMap { $0.hasPrefix("exit ") ? Int32($0.dropFirst(5)) : nil }, "no status from ctl: \(errText)")
+        return Ctl(status: status, stdout: outText, stderr: lines.map { $0 + "\n" }.joined())
+    }
+
+    /// Every service of `ctl status --json`, keyed by name, as JSON objects.
+    func statusObjects(_ socket: String) async throws -> [String: [String: Any]] {
+        let answer = try await ctl(["--socket", socket, "status", "--json"])
+        #expect(answer.status == 0, "\(answer.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(answer.stdout.utf8)) as? [String: Any])
+        let services = try #require(report["services"] as? [[String: Any]])
+        return Dictionary(uniqueKeysWithValues: services.map { ($0["name"] as? String ?? "", $0) })
+    }
+
+    func socketPath() -> String {
+        "/tmp/steward-ctl-\(UUID().uuidString.prefix(8)).sock"
+    }
+
+    /// The pid a service's first output line ("NAME PID") announced, in its `occurrence`-th run.
+    func announcedPid(_ steward: StewardProcess, _ name: String, occurrence: Int = 1) async throws -> Int {
+        let prefix = "\(name) | \(name) "
+        try await withDeadline("\(name) up (run \(occurrence))") {
+            await steward.output.waitForLines(count: occurrence) { $0.text.hasPrefix(prefix) }
+        }
+        let lines = steward.output.lines.filter { $0.text.hasPrefix(prefix) }
+        return try #require(Int(lines[occurrence - 1].text.dropFirst(prefix.count)))
+    }
+
+    static let statusKeys: Set = [
+        "name", "state", "detail", "pid", "uptime_seconds", "backoff_remaining_seconds", "restarts", "last_exit", "memory",
+        "anon_limit_bytes", "status_text",
+    ]
+    static let memoryKeys: Set = [
+        "anon_bytes", "swap_bytes", "shmem_bytes", "active_file_bytes", "inactive_file_bytes", "kernel_bytes", "usage_bytes",
+    ]
+
+    @Test("steward ctl against `steward run`: status (table and the JSON schema), restart, stop, start, signal, unknown names, no Steward")
+    func ctlVerbs() async throws {
+        let socket = socketPath()
+        let config = try writeConfig("""
+            [control]
+            socket = "\(socket)"
+
+            [services.web]
+            command = ["/bin/sh", "-c", "echo web $$; trap 'echo web got HUP' HUP; while :; do sleep 0.05; done"]
+
+            [services.worker]
+            command = ["/bin/sh", "-c", "echo worker $$; exec sleep 1000"]
+
+            [services.other]
+            command = ["/bin/sh", "-c", "echo other $$; exec sleep 1000"]
+
+            [services.other.memory]
+            anon_limit = "100MiB"
+            """)
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        try await withSteward(["run", "--config", config]) { steward in
+            let web = try await announcedPid(steward, "web")
+            let worker = try await announcedPid(steward, "worker")
+            let other = try await announcedPid(steward, "other")
+            let attributes = try FileManager.default.attributesOfItem(atPath: socket)
+            #expect((attributes[.posixPermissions] as? Int) == 0o600, "the socket is its owner's alone")
+
+            // The JSON schema: every key present (null when unknown), the values what the services are.
+            var services = try await statusObjects(socket)
+            #expect(Set(services.keys) == ["web", "worker", "other"])
+            for (name, service) in services {
+                #expect(Set(service.keys) == Self.statusKeys, "\(name)")
+                #expect(Set((service["memory"] as? [String: Any] ?? [:]).keys) == Self.memoryKeys, "\(name)")
+                #expect(service["state"] as? String == "running")
+                #expect((service["restarts"] as? [String: Int])?.values.reduce(0, +) == 0)
+            }
+            #expect(services["web"]?["pid"] as? Int == web)
+            #expect(services["other"]?["anon_limit_bytes"] as? Int == 100 << 20)
+            #expect(services["web"]?["anon_limit_bytes"] is NSNull)
+            #expect(((services["web"]?["memory"] as? [String: Any])?["anon_bytes"] as? Int ?? 0) > 0)
+
+            let table = try await ctl(["--socket", socket, "status"])
+            #expect(table.status == 0)
+            let rows = table.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+            #expect(rows.first?.prefix(4) == ["NAME", "STATE", "PID", "UPTIME"])
+            #expect(rows.dropFirst().map { Array($0.prefix(3)) } == [["other", "running", "\(other)"], ["web", "running", "\(web)"], ["worker", "running", "\(worker)"]])
+
+            // restart: a new pid, counted as manual; nobody else touched.
+            let restarted = try await ctl(["--socket", socket, "restart", "worker"])
+            #expect(restarted.status == 0, "\(restarted.stderr)")
+            let newWorker = try await announcedPid(steward, "worker", occurrence: 2)
+            #expect(newWorker != worker)
+            #expect(restarted.stdout == "worker: running (pid \(newWorker))\n")
+            services = try await statusObjects(socket)
+            #expect((services["worker"]?["restarts"] as? [String: Int])?["manual"] == 1)
+            #expect(services["web"]?["pid"] as? Int == web && services["other"]?["pid"] as? Int == other)
+
+            // stop one: it is idle, its cgroup gone; the others keep their pids.
+            let stopped = try await ctl(["--socket", socket, "stop", "other"])
+            #expect(stopped.status == 0 && stopped.stdout == "other: stopped\n", "\(stopped)")
+            #expect(kill(pid_t(other), 0) != 0, "other's process is gone")
+            services = try await statusObjects(socket)
+            #expect(services["other"]?["state"] as? String == "idle")
+            #expect(services["other"]?["memory"] is NSNull)
+            #expect(services["web"]?["pid"] as? Int == web && services["worker"]?["pid"] as? Int == newWorker)
+
+            // stop again: nothing to do, still a success; start brings it back.
+            #expect(try await ctl(["--socket", socket, "stop", "other"]).status == 0)
+            let started = try await ctl(["--socket", socket, "start", "other"])
+            let newOther = try await announcedPid(steward, "other", occurrence: 2)
+            #expect(started.status == 0 && started.stdout == "other: running (pid \(newOther))\n", "\(started)")
+
+            // signal the main process
+            let signalled = try await ctl(["--socket", socket, "signal", "web", "HUP"])
+            #expect(signalled.status == 0, "\(signalled)")
+            _ = try await withDeadline("web got HUP") { await steward.output.waitForLine { $0.text == "web | web got HUP" } }
+
+            // unknown service (4), no Steward at the socket (3): one line, a distinct status.
+            let unknown = try await ctl(["--socket", socket, "restart", "nosuch"])
+            #expect(unknown.status == 4 && unknown.stdout == "nosuch: unknown service \"nosuch\"\n", "\(unknown)")
+            let unknownStatus = try await ctl(["--socket", socket, "status", "nosuch"])
+            #expect(unknownStatus.status == 4 && unknownStatus.stderr == "steward ctl: unknown service \"nosuch\"\n", "\(unknownStatus)")
+            let absent = try await ctl(["--socket", socket + ".absent", "status"])
+            #expect(absent.status == 3 && absent.stderr.hasPrefix("steward ctl: Steward is not running"), "\(absent)")
+
+            kill(steward.pid, SIGTERM)
+            #expect(try await withDeadline("exit") { await steward.waitForExit() } == .exited(0))
+            #expect(!FileManager.default.fileExists(atPath: socket), "Steward removes its socket when it ends")
+        }
+    }
+
+    @Test("steward ctl reload reports started, stopped, restarted and unchanged; an invalid file changes nothing and exits 1")
+    func ctlReload() async throws {
+        let socket = socketPath()
+        let control = "[control]\nsocket = \"\(socket)\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n"
+        let service = { (name: String) in "[services.\(name)]\ncommand = [\"/bin/sh\", \"-c\", \"echo \(name) $$; exec sleep 1000\"]\n" }
+        let config = try writeConfig(control + service("keep") + service("change") + service("drop"))
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        try await withSteward(["run", "--config", config]) { steward in
+            let keep = try await announcedPid(steward, "keep")
+            _ = try await announcedPid(steward, "change")
+            _ = try await announcedPid(steward, "drop")
+            try (control + service("keep") + service("change") + "stop_timeout = \"5s\"\n" + service("add"))
+                .write(toFile: config, atomically: true, encoding: .utf8)
+            let reloaded = try await ctl(["--config", config, "reload"])
+            #expect(reloaded.status == 0, "\(reloaded)")
+            #expect(reloaded.stdout == "add: started\ndrop: stopped\nchange: restarted\nkeep: unchanged\n")
+            _ = try await announcedPid(steward, "add")
+
+            try (control + service("keep") + "stop_timeout = \"10x\"\n").write(toFile: config, atomically: true, encoding: .utf8)
+            let refused = try await ctl(["--socket", socket, "reload"])
+            #expect(refused.status == 1, "\(refused)")
+            #expect(refused.stderr.contains("\(config):7") && refused.stderr.hasSuffix("nothing changed\n"), "\(refused.stderr)")
+            let services = try await statusObjects(socket)
+            #expect(Set(services.keys) == ["keep", "change", "add"])
+            #expect(services["keep"]?["pid"] as? Int == keep)
+        }
+    }
+
+    @Test("the control socket: another user is refused (5), a malformed request gets 400 and Steward keeps serving, a live socket is not taken over, a stale one is")
+    func controlSocketBoundaries() async throws {
+        let socket = socketPath()
+        let config = try writeConfig("[control]\nsocket = \"\(socket)\"\n[services.idle]\ncommand = [\"/bin/sh\", \"-c\", \"echo idle $$; exec sleep 1000\"]\n")
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        try await withSteward(["run", "--config", config]) { steward in
+            _ = try await announcedPid(steward, "idle")
+            let nobody = try await ctl(["--socket", socket, "status"], user: 65534)
+            #expect(nobody.status == 5 && nobody.stderr.hasPrefix("steward ctl: permission denied on \(socket)"), "\(nobody)")
+
+            let fd = socket_unix(socket)
+            #expect(fd >= 0)
+            let garbage = Array("GARBAGE\r\n\r\n".utf8)
+            #expect(write(fd, garbage, garbage.count) == garbage.count)
+            var buffer = [UInt8](repeating: 0, count: 512)
+            let count = read(fd, &buffer, buffer.count)
+            close(fd)
+            #expect(String(decoding: buffer.prefix(max(0, count)), as: UTF8.self).hasPrefix("HTTP/1.1 400"))
+            #expect(try await ctl(["--socket", socket, "status"]).status == 0, "Steward still serves")
+
+            // A second Steward on the same socket refuses to start and leaves the first one alone.
+            let otherTree = try scratchCgroupTree()
+            defer { otherTree.tearDown() }
+            let second = try await StewardProcess(["run", "--config", config, "--log-target", "console"], in: otherTree)
+            let status = try await withDeadline("the second Steward to refuse") { await second.waitForExit() }
+            await second.cleanUp()
+            #expect(status == .exited(1))
+            #expect(second.output.lines.contains { $0.text.contains("another Steward is listening on \(socket)") })
+            #expect(try await ctl(["--socket", socket, "status"]).status == 0)
+            // Killed, Steward leaves its socket behind, with nobody listening on it.
+            kill(steward.pid, SIGKILL)
+            _ = try await withDeadline("exit") { await steward.waitForExit() }
+            #expect(FileManager.default.fileExists(atPath: socket))
+        }
+        try await withSteward(["run", "--config", config]) { steward in
+            _ = try await announcedPid(steward, "idle")
+            #expect(try await ctl(["--socket", socket, "status"]).status == 0)
+        }
+    }
+
+    @Test("steward ctl against `steward exec --control`: status, restart (a new pid), stop ends exec")
+    func ctlAgainstExec() async throws {
+        let socket = socketPath()
+        try await withSteward(["exec", "--name", "job", "--control", socket, "--", "/bin/sh", "-c", "echo job $$; exec sleep 1000"]) { steward in
+            let first = try await announcedPid(steward, "job")
+            let services = try await statusObjects(socket)
+            #expect(services["job"]?["pid"] as? Int == first)
+            let restarted = try await ctl(["--socket", socket, "restart", "job"])
+            let second = try await announcedPid(steward, "job", occurrence: 2)
+            #expect(restarted.status == 0 && restarted.stdout == "job: running (pid \(second))\n", "\(restarted)")
+            #expect(second != first)
+            let stopped = try await ctl(["--socket", socket, "stop", "job"])
+            #expect(stopped.status == 0 && stopped.stdout == "job: stopped\n", "\(stopped)")
+            #expect(try await withDeadline("exec ends once its service is stopped") { await steward.waitForExit() } == .exited(143))
+        }
+    }
+}
+
+/// A connected Unix stream socket (-1 on failure).
+private func socket_unix(_ path: String) -> Int32 {
+    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: path.utf8.prefix($0.count - 1)) }
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+    }
+    if connected != 0 {
+        close(fd)
+        return -1
+    }
+    return fd
+}
