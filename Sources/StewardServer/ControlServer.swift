@@ -14,6 +14,8 @@ import StewardMetrics
 public struct ControlServer: Service {
     public let supervisor: Supervisor
     public let socket: ControlSocket
+    /// What one client may take (the metrics listener's defaults unless fitted to the open-file limit).
+    public let limits: MetricsListenLimits
     private let reload: @Sendable () async throws -> ReloadPlan
     private let logger: Logger
     private let onListening: @Sendable () async -> Void
@@ -21,19 +23,20 @@ public struct ControlServer: Service {
     /// `reload` rereads the config file and applies it (what SIGHUP does); its error is reported
     /// to the client as the reason nothing changed.
     public init(
-        supervisor: Supervisor, socket: ControlSocket, logger: Logger,
+        supervisor: Supervisor, socket: ControlSocket, limits: MetricsListenLimits = MetricsListenLimits(), logger: Logger,
         reload: @escaping @Sendable () async throws -> ReloadPlan,
         onListening: @escaping @Sendable () async -> Void = {}
     ) {
         self.supervisor = supervisor
         self.socket = socket
+        self.limits = limits
         self.reload = reload
         self.logger = logger
         self.onListening = onListening
     }
 
     public func run() async throws {
-        let (supervisor, reload, socket, onListening, logger) = (supervisor, reload, socket, onListening, logger)
+        let (supervisor, reload, socket, limits, onListening, logger) = (supervisor, reload, socket, limits, onListening, logger)
         let router = Router()
         router.get("v1/services") { _, _ in
             try json(StatusReport(services: supervisor.services.map(Self.status)))
@@ -93,8 +96,8 @@ public struct ControlServer: Service {
         }
         let application = Application(
             router: router,
-            server: HTTPServerBuilder { responder in MetricsChannel(responder: responder, limits: socket.limits) },
-            configuration: ApplicationConfiguration(address: .unixDomainSocket(path: socket.path), backlog: socket.limits.maxConnections),
+            server: HTTPServerBuilder { responder in MetricsChannel(responder: responder, limits: limits) },
+            configuration: ApplicationConfiguration(address: .unixDomainSocket(path: socket.path), backlog: limits.maxConnections),
             onServerRunning: { _ in
                 do {
                     try socket.restrictAccess()

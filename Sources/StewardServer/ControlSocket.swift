@@ -7,8 +7,6 @@ public struct ControlSocket: Sendable {
     public let path: String
     /// Members may connect too (0660); otherwise only Steward's user (0600).
     public let groupID: gid_t?
-    /// What one client may take: the metrics listener's defaults.
-    public let limits = MetricsListenLimits()
 
     public struct Problem: Error, CustomStringConvertible {
         public var description: String

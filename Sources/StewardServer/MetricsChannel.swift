@@ -7,10 +7,11 @@ import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import StewardConfig
 
-/// The metrics listener's HTTP/1 connections: Hummingbird's own pipeline (NIO's decoder with header
-/// limits, the idle timer, Hummingbird's request handling), put together here for the two things its
-/// stock `HTTP1Channel` leaves open to a hostile or old client (and a body limit: no endpoint takes
-/// a body, so Hummingbird would read and drop any amount of one):
+/// The HTTP/1 connections of the metrics listener and the control socket: Hummingbird's own pipeline
+/// (NIO's decoder with header limits, the idle timer, Hummingbird's request handling), put together
+/// here for the two things its stock `HTTP1Channel` leaves open to a hostile or old client (and a
+/// body limit: the bodies Steward takes are a few bytes of JSON, and Hummingbird would otherwise
+/// read and drop any amount of one):
 /// - a connection Hummingbird ends (after a 400, or a request that asked to close) is only
 ///   half-closed, and nothing reads it any more, so it stayed open until the peer gave up:
 ///   `CloseAfterResponse` closes it fully once the response is written;

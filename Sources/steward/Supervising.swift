@@ -28,11 +28,15 @@ struct Supervising {
         let (supervisor, logger) = (supervisor, logger)
         let reloading = reload.map { load in { @Sendable () async throws -> ReloadPlan in try await self.reload(using: load) } }
         var servers: [(listener: CannotListen.Listener, make: (@escaping @Sendable () async -> Void) -> any Service)] = []
+        // Clients of each listener get at most an eighth of the open-file limit, so that they run
+        // out of connections long before supervision runs out of descriptors.
+        var openFiles = rlimit()
+        let openFileLimit = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &openFiles) == 0 ? Int(clamping: openFiles.rlim_cur) : nil
+        let fitted = openFileLimit.map(limits.fitting) ?? limits
+        let controlLimits = openFileLimit.map(MetricsListenLimits().fitting) ?? MetricsListenLimits()
         if let metricsAddress {
-            var openFiles = rlimit()
-            let fitted = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &openFiles) == 0 ? limits.fitting(openFileLimit: Int(clamping: openFiles.rlim_cur)) : limits
             if fitted.maxConnections < limits.maxConnections {
-                logger.notice("metrics: max_connections \(limits.maxConnections) lowered to \(fitted.maxConnections), an eighth of the open-file limit \(openFiles.rlim_cur)")
+                logger.notice("metrics: max_connections \(limits.maxConnections) lowered to \(fitted.maxConnections), an eighth of the open-file limit \(openFileLimit ?? 0)")
             }
             servers.append((.metrics(metricsAddress), { listening in
                 MetricsServer(
@@ -44,7 +48,7 @@ struct Supervising {
         if let control {
             servers.append((.control(control.path), { listening in
                 ControlServer(
-                    supervisor: supervisor, socket: control, logger: logger,
+                    supervisor: supervisor, socket: control, limits: controlLimits, logger: logger,
                     reload: reloading ?? { throw CommandRefused(description: "this Steward has no config file to reload") },
                     onListening: listening
                 )
