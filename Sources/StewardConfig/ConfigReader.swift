@@ -51,9 +51,11 @@ extension StewardConfiguration {
         }
         var control = ControlSettings()
         if let table = try document.table("control") {
-            try table.allowKeys(["socket", "group"])
+            try table.allowKeys(["socket", "group", "log_lines", "log_bytes"])
             control.socket = try table.text("socket")
             control.group = try table.text("group")
+            control.logLines = try table.int("log_lines") ?? control.logLines
+            control.logBytes = try table.value("log_bytes", .size) ?? control.logBytes
         }
         var services: [ServiceConfiguration] = []
         for service in try document.table("services")?.subtables() ?? [] {

@@ -41,6 +41,12 @@ public struct StewardConfiguration: Sendable, Equatable {
         if let socket = control.socket, !socket.hasPrefix("/") {
             issues.append(ConfigIssue(key: ["control", "socket"], message: "must be an absolute path"))
         }
+        if !(1...1_000_000).contains(control.logLines) {
+            issues.append(ConfigIssue(key: ["control", "log_lines"], message: "must be from 1 to 1000000"))
+        }
+        if !(1024...(1 << 30)).contains(control.logBytes) {
+            issues.append(ConfigIssue(key: ["control", "log_bytes"], message: "must be from 1KiB to 1GiB"))
+        }
         if services.isEmpty {
             issues.append(ConfigIssue(key: ["services"], message: "no services defined"))
         }
@@ -63,10 +69,16 @@ public struct ControlSettings: Sendable, Equatable {
     public var socket: String?
     /// `group`: members may use the socket too (mode 0660 instead of 0600), as with docker.sock.
     public var group: String?
+    /// `log_lines`, `log_bytes`: the recent output kept per service for `steward ctl logs` (when
+    /// Steward reads the output: on the console, not under journald), whichever bound comes first.
+    public var logLines: Int
+    public var logBytes: UInt64
 
-    public init(socket: String? = nil, group: String? = nil) {
+    public init(socket: String? = nil, group: String? = nil, logLines: Int = 1000, logBytes: UInt64 = 256 << 10) {
         self.socket = socket
         self.group = group
+        self.logLines = logLines
+        self.logBytes = logBytes
     }
 
     /// The socket of the Steward running `configPath`, when its config does not name one: named

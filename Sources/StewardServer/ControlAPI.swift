@@ -76,6 +76,22 @@ public enum ControlAPI {
         }
     }
 
+    /// One line of `GET /v1/services/NAME/logs`, which answers one such object per line (NDJSON).
+    public struct LogEntry: Codable, Sendable, Equatable {
+        /// When Steward read the line, seconds since the epoch.
+        public var time: Double
+        /// stdout or stderr.
+        public var stream: String
+        /// The line without its newline; bytes that are not UTF-8 are replaced (U+FFFD).
+        public var line: String
+
+        public init(time: Double, stream: String, line: String) {
+            self.time = time
+            self.stream = stream
+            self.line = line
+        }
+    }
+
     /// Every answer other than 2xx: a line for a person.
     public struct ErrorReply: Codable, Sendable, Equatable {
         public var error: String

@@ -2,6 +2,7 @@ import Glibc
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// One request to a Steward's control socket, through NIO's HTTP/1 codec (`steward ctl`).
 public struct ControlClient: Sendable {
@@ -41,17 +42,31 @@ public struct ControlClient: Sendable {
         try await send(.GET, path, body: nil)
     }
 
+    /// A GET whose answer is handed to `receive` piece by piece as it arrives, for as long as the
+    /// server sends it (a follow): `timeout` bounds only the wait for the answer to begin. Returns
+    /// the status; a body that is not 2xx is read whole and returned instead.
+    public func stream(_ path: String, receive: @escaping @Sendable ([UInt8]) async throws -> Void) async throws(Failure) -> Answer {
+        try await send(.GET, path, body: nil, receive: receive)
+    }
+
     public func post(_ path: String, body: [UInt8]? = nil) async throws(Failure) -> Answer {
         try await send(.POST, path, body: body)
     }
 
-    private func send(_ method: HTTPMethod, _ uri: String, body: [UInt8]?) async throws(Failure) -> Answer {
+    private func send(
+        _ method: HTTPMethod, _ uri: String, body: [UInt8]?, receive: (@Sendable ([UInt8]) async throws -> Void)? = nil
+    ) async throws(Failure) -> Answer {
         let (socketPath, timeout) = (socketPath, timeout)
+        let begun = Begun()
         do {
             return try await withThrowingTaskGroup(of: Answer?.self) { group in
-                group.addTask { try await Self.exchange(socketPath: socketPath, method: method, uri: uri, body: body) }
+                group.addTask {
+                    try await Self.exchange(socketPath: socketPath, method: method, uri: uri, body: body, receive: receive, begun: begun)
+                }
                 group.addTask {
                     try await Task.sleep(for: timeout)
+                    // A streamed answer that has begun may go on for as long as the server sends it.
+                    while begun.value.load(ordering: .relaxed) { try await Task.sleep(for: .seconds(3600)) }
                     return nil
                 }
                 defer { group.cancelAll() }
@@ -79,7 +94,9 @@ public struct ControlClient: Sendable {
         }
     }
 
-    private static func exchange(socketPath: String, method: HTTPMethod, uri: String, body: [UInt8]?) async throws -> Answer {
+    private static func exchange(
+        socketPath: String, method: HTTPMethod, uri: String, body: [UInt8]?, receive: (@Sendable ([UInt8]) async throws -> Void)?, begun: Begun
+    ) async throws -> Answer {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(unixDomainSocketPath: socketPath) { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -101,12 +118,24 @@ public struct ControlClient: Sendable {
             var answer = Answer(status: 0, body: [])
             for try await part in inbound {
                 switch part {
-                case .head(let response): answer.status = Int(response.status.code)
-                case .body(let buffer): answer.body += buffer.readableBytesView
+                case .head(let response):
+                    answer.status = Int(response.status.code)
+                    if receive != nil && (200..<300).contains(answer.status) { begun.value.store(true, ordering: .relaxed) }
+                case .body(let buffer):
+                    if let receive, (200..<300).contains(answer.status) {
+                        try await receive(Array(buffer.readableBytesView))
+                    } else {
+                        answer.body += buffer.readableBytesView
+                    }
                 case .end: return answer
                 }
             }
             throw Failure.failed("\(socketPath): the connection closed before the answer ended")
         }
     }
+}
+
+/// Whether a streamed answer has begun (its 2xx head arrived).
+private final class Begun: Sendable {
+    let value = Atomic(false)
 }

@@ -16,6 +16,9 @@ public struct ControlServer: Service {
     public let socket: ControlSocket
     /// What one client may take (the metrics listener's defaults unless fitted to the open-file limit).
     public let limits: MetricsListenLimits
+    /// The services' recent output; nil when Steward does not read it (the services write to the
+    /// journal directly).
+    public let logs: ServiceLogs?
     private let reload: @Sendable () async throws -> ReloadPlan
     private let logger: Logger
     private let onListening: @Sendable () async -> Void
@@ -23,20 +26,21 @@ public struct ControlServer: Service {
     /// `reload` rereads the config file and applies it (what SIGHUP does); its error is reported
     /// to the client as the reason nothing changed.
     public init(
-        supervisor: Supervisor, socket: ControlSocket, limits: MetricsListenLimits = MetricsListenLimits(), logger: Logger,
+        supervisor: Supervisor, socket: ControlSocket, limits: MetricsListenLimits = MetricsListenLimits(), logs: ServiceLogs?, logger: Logger,
         reload: @escaping @Sendable () async throws -> ReloadPlan,
         onListening: @escaping @Sendable () async -> Void = {}
     ) {
         self.supervisor = supervisor
         self.socket = socket
         self.limits = limits
+        self.logs = logs
         self.reload = reload
         self.logger = logger
         self.onListening = onListening
     }
 
     public func run() async throws {
-        let (supervisor, reload, socket, limits, onListening, logger) = (supervisor, reload, socket, limits, onListening, logger)
+        let (supervisor, reload, socket, limits, logs, onListening, logger) = (supervisor, reload, socket, limits, logs, onListening, logger)
         let router = Router()
         router.get("v1/services") { _, _ in
             try json(StatusReport(services: supervisor.services.map(Self.status)))
@@ -45,6 +49,29 @@ public struct ControlServer: Service {
             let name = try context.parameters.require("name")
             guard let service = supervisor.service(named: name) else { return try Self.unknown(name) }
             return try json(Self.status(service))
+        }
+        router.get("v1/services/:name/logs") { request, context in
+            let name = try context.parameters.require("name")
+            guard supervisor.service(named: name) != nil else { return try Self.unknown(name) }
+            guard let logs else {
+                return try json(
+                    ControlAPI.ErrorReply(error: "the services write to the journal: journalctl SYSLOG_IDENTIFIER=\(name)"), status: .notImplemented)
+            }
+            let lines = try request.uri.queryParameters.get("lines").map { text -> Int in
+                guard let lines = Int(text), lines >= 0 else { throw HTTPError(.badRequest, message: "lines must be a count, got \"\(text)\"") }
+                return lines
+            } ?? 100
+            let follow = request.uri.queryParameters.get("follow").map { $0 != "0" && $0 != "false" } ?? false
+            let headers: HTTPFields = [.contentType: "application/x-ndjson"]
+            guard follow else {
+                return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: try ndjson(logs.newest(lines, of: name))))
+            }
+            let (backlog, stream) = logs.follow(name, newest: lines)
+            return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+                try await writer.write(ndjson(backlog))
+                for await line in stream { try await writer.write(ndjson([line])) }
+                try await writer.finish(nil)
+            })
         }
         router.post("v1/services/:name/:command") { request, context in
             let name = try context.parameters.require("name")
@@ -109,7 +136,12 @@ public struct ControlServer: Service {
             logger: logger
         )
         defer { socket.remove() }
-        try await application.run()
+        // Follows never end by themselves: they end at shutdown, so the server can drain.
+        try await withGracefulShutdownHandler {
+            try await application.run()
+        } onGracefulShutdown: {
+            logs?.close()
+        }
     }
 
     private static func status(_ service: Supervisor.Service) -> ServiceStatus {
@@ -173,6 +205,19 @@ private struct CommandWait {
             status: supervisor.service(named: name).map { ServiceStatus($0, memory: $0.reader.read().sample?.memory, now: .now) }
         )
     }
+}
+
+/// One JSON object per line.
+private func ndjson(_ lines: [LogLine]) throws -> ByteBuffer {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    var buffer = ByteBuffer()
+    for line in lines {
+        let entry = ControlAPI.LogEntry(time: line.timeSeconds, stream: line.stream.rawValue, line: String(decoding: line.text, as: UTF8.self))
+        buffer.writeBytes(try encoder.encode(entry))
+        buffer.writeInteger(UInt8(ascii: "\n"))
+    }
+    return buffer
 }
 
 private func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {

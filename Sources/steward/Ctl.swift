@@ -4,6 +4,7 @@ import Glibc
 import StewardConfig
 import StewardMetrics
 import StewardServer
+import Synchronization
 
 struct Ctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,7 +15,7 @@ struct Ctl: AsyncParsableCommand {
         else /run/steward/steward.sock. Exit status: 0 done, 1 a service did not get there (or the \
         reload was refused), 3 Steward not running, 4 unknown service, 5 permission denied, 6 timeout.
         """,
-        subcommands: [Status.self, Start.self, Stop.self, Restart.self, SignalService.self, Reload.self]
+        subcommands: [Status.self, Start.self, Stop.self, Restart.self, SignalService.self, Reload.self, Logs.self]
     )
 
     @OptionGroup var control: ControlOptions
@@ -64,6 +65,13 @@ struct CtlFailure: Error {
         self.message = message
     }
 
+    /// An error answer: its one line, and 4 for an unknown service.
+    init(answer: ControlClient.Answer) {
+        let message = (try? JSONDecoder().decode(ControlAPI.ErrorReply.self, from: Data(answer.body)))?.error
+            ?? "HTTP \(answer.status): \(String(decoding: answer.body.prefix(200), as: UTF8.self))"
+        self.init(answer.status == 404 ? .unknownService : .failed, message)
+    }
+
     init(_ failure: ControlClient.Failure) {
         switch failure {
         case .notRunning: self.init(.notRunning, failure.description)
@@ -97,14 +105,9 @@ extension ControlClient {
         } catch let failure as ControlClient.Failure {
             throw CtlFailure(failure)
         }
-        let decoder = JSONDecoder()
-        guard (200..<300).contains(answer.status) else {
-            let message = (try? decoder.decode(ControlAPI.ErrorReply.self, from: Data(answer.body)))?.error
-                ?? "HTTP \(answer.status): \(String(decoding: answer.body.prefix(200), as: UTF8.self))"
-            throw CtlFailure(answer.status == 404 ? .unknownService : .failed, message)
-        }
+        guard (200..<300).contains(answer.status) else { throw CtlFailure(answer: answer) }
         do {
-            return try decoder.decode(Reply.self, from: Data(answer.body))
+            return try JSONDecoder().decode(Reply.self, from: Data(answer.body))
         } catch {
             throw CtlFailure(.failed, "cannot read Steward's answer to \(path): \(error)")
         }
@@ -270,5 +273,81 @@ extension Ctl {
                 }
             }
         }
+    }
+}
+
+// MARK: logs
+
+extension Ctl {
+    struct Logs: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a service's recent output, line by line with time and stream; -f follows new lines.",
+            discussion: "Steward keeps [control] log_lines / log_bytes of each service's output (on the console; under journald, use journalctl)."
+        )
+        @ParentCommand var ctl: Ctl
+
+        @Option(name: [.customShort("n"), .long], help: "How many of the newest lines.")
+        var lines = 100
+
+        @Flag(name: [.customShort("f"), .long], help: "Keep printing lines as the service prints them, until interrupted.")
+        var follow = false
+
+        @Argument(help: "The service.")
+        var name: String
+
+        func validate() throws {
+            if lines < 0 { throw ValidationError("--lines: a count, 0 or more") }
+        }
+
+        func run() async throws {
+            try await reportingFailures {
+                let client = try ctl.control.client()
+                let path = "/v1/services/\(name)/logs?lines=\(lines)" + (follow ? "&follow=1" : "")
+                let printer = LogPrinter()
+                let answer: ControlClient.Answer
+                do {
+                    answer = follow ? try await client.stream(path) { try printer.feed($0) } : try await client.get(path)
+                } catch let failure as ControlClient.Failure {
+                    throw CtlFailure(failure)
+                }
+                guard (200..<300).contains(answer.status) else { throw CtlFailure(answer: answer) }
+                try printer.feed(answer.body)
+            }
+        }
+    }
+}
+
+/// Prints NDJSON log entries as they arrive, a piece at a time.
+private final class LogPrinter: Sendable {
+    private let pending = Mutex<[UInt8]>([])
+
+    func feed(_ bytes: [UInt8]) throws {
+        let lines = pending.withLock { pending -> [ArraySlice<UInt8>] in
+            pending += bytes
+            guard let last = pending.lastIndex(of: UInt8(ascii: "\n")) else { return [] }
+            let complete = Array(pending[...last])
+            pending.removeSubrange(...last)
+            return complete.split(separator: UInt8(ascii: "\n"))
+        }
+        var text = ""
+        for line in lines {
+            let entry = try JSONDecoder().decode(ControlAPI.LogEntry.self, from: Data(line))
+            text += "\(Self.time(entry.time)) \(entry.stream == "stderr" ? "stderr" : "stdout") \(entry.line)\n"
+        }
+        print(text, terminator: "")
+        fflush(nil)  // a follow's reader (a pipe, less) sees each line as it comes
+    }
+
+    /// Local time with milliseconds: "2026-12-04 17:16:04.123".
+    static func time(_ seconds: Double) -> String {
+        var whole = time_t(seconds.rounded(.down))
+        var parts = tm()
+        localtime_r(&whole, &parts)
+        var buffer = [CChar](repeating: 0, count: 32)
+        let count = strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M:%S", &parts)
+        let milliseconds = min(999, Int((seconds - seconds.rounded(.down)) * 1000))
+        let fraction = String(milliseconds)
+        return String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            + "." + String(repeating: "0", count: 3 - fraction.count) + fraction
     }
 }

@@ -47,9 +47,12 @@ struct LoggingOptions: ParsableArguments {
         return Logger(label: "steward")
     }
 
-    /// Journal streams per service run (SYSLOG_IDENTIFIER=<service>), or `name | line` on the console.
-    var serviceOutput: ServiceOutput {
-        usesJournal ? .streams(Journal.stream) : .lines(PrefixedOutputSink())
+    /// Journal streams per service run (SYSLOG_IDENTIFIER=<service>), or `name | line` on the
+    /// console, with the recent lines kept for `steward ctl logs` (nil: the journal has them).
+    func serviceOutput(keeping control: ControlSettings) -> (ServiceOutput, ServiceLogs?) {
+        if usesJournal { return (.streams(Journal.stream), nil) }
+        let logs = ServiceLogs(passingTo: PrefixedOutputSink(), maximumLines: control.logLines, maximumBytes: Int(control.logBytes))
+        return (.lines(logs), logs)
     }
 }
 
@@ -83,11 +86,12 @@ struct Run: AsyncParsableCommand {
         limitMallocRetention()
         let control = try claimControlSocket(configuration.control)
         let observer = SystemdNotifier()
-        let supervisor = try Supervisor(configuration: configuration, output: logging.serviceOutput, logger: logger)
+        let (output, logs) = logging.serviceOutput(keeping: configuration.control)
+        let supervisor = try Supervisor(configuration: configuration, output: output, logger: logger)
         let path = config
         do {
             try await Supervising(supervisor: supervisor, observer: observer, logger: logger).run(
-                servingMetricsAt: configuration.metricsListen, limits: configuration.metricsLimits, control: control
+                servingMetricsAt: configuration.metricsListen, limits: configuration.metricsLimits, control: control, logs: logs
             ) {
                 try StewardConfiguration.load(contentsOf: path, checkingHost: { $0.hostProblems() })
             }
@@ -163,10 +167,11 @@ struct Exec: AsyncParsableCommand {
         raiseOpenFileLimit(logger: logger)
         limitMallocRetention()
         let observer = SystemdNotifier()
-        let supervisor = try Supervisor(configuration: configuration, output: logging.serviceOutput, logger: logger)
+        let (output, logs) = logging.serviceOutput(keeping: configuration.control)
+        let supervisor = try Supervisor(configuration: configuration, output: output, logger: logger)
         do {
             try await Supervising(supervisor: supervisor, observer: observer, logger: logger).run(
-                servingMetricsAt: metricsAddress, control: controlSocket, untilSettled: true, forwardStopSignal: true
+                servingMetricsAt: metricsAddress, control: controlSocket, logs: logs, untilSettled: true, forwardStopSignal: true
             )
         } catch {
             throw CommandFailure(description: error.naming(metrics: "--metrics", control: "--control"))

@@ -16,13 +16,13 @@ struct Supervising {
     let logger: Logger
 
     /// With the metrics server (when `metricsAddress` is given) and the control server (when
-    /// `control` is) beside the services, for as long as they run. The services start only once
+    /// `control` is; serving `logs`) beside the services, for as long as they run. The services start only once
     /// both listen: an address or socket that cannot be bound throws `CannotListen` before anything
     /// runs. A server that fails later is logged, and the services are supervised all the same:
     /// losing metrics or control must not take the services down.
     func run(
         servingMetricsAt metricsAddress: ListenAddress?, limits: MetricsListenLimits = MetricsListenLimits(),
-        control: ControlSocket? = nil, untilSettled: Bool = false, forwardStopSignal: Bool = false,
+        control: ControlSocket? = nil, logs: ServiceLogs? = nil, untilSettled: Bool = false, forwardStopSignal: Bool = false,
         reload: (@Sendable () throws -> StewardConfiguration)? = nil
     ) async throws(CannotListen) {
         let (supervisor, logger) = (supervisor, logger)
@@ -48,7 +48,7 @@ struct Supervising {
         if let control {
             servers.append((.control(control.path), { listening in
                 ControlServer(
-                    supervisor: supervisor, socket: control, limits: controlLimits, logger: logger,
+                    supervisor: supervisor, socket: control, limits: controlLimits, logs: logs, logger: logger,
                     reload: reloading ?? { throw CommandRefused(description: "this Steward has no config file to reload") },
                     onListening: listening
                 )

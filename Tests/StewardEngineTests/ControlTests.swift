@@ -30,6 +30,29 @@ extension CLITests {
         return Ctl(status: status, stdout: outText, stderr: lines.map { $0 + "\n" }.joined())
     }
 
+    /// Runs `steward ctl ARGS` (a follow) and returns its output lines once `enough` says so, then
+    /// stops it.
+    func ctlFollowing(_ arguments: [String], until enough: @escaping @Sendable ([String]) -> Bool) async throws -> [String] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["ctl"] + arguments
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        defer { process.terminate() }
+        let reading = Task.detached { () -> [String] in
+            var text = ""
+            while true {
+                let data = out.fileHandleForReading.availableData
+                if data.isEmpty { return text.split(separator: "\n").map(String.init) }
+                text += String(decoding: data, as: UTF8.self)
+                let lines = text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+                if enough(lines) { return lines }
+            }
+        }
+        return try await withDeadline("the followed lines") { await reading.value }
+    }
+
     /// Every service of `ctl status --json`, keyed by name, as JSON objects.
     func statusObjects(_ socket: String) async throws -> [String: [String: Any]] {
         let answer = try await ctl(["--socket", socket, "status", "--json"])
@@ -220,13 +243,88 @@ extension CLITests {
         }
     }
 
-    @Test("steward ctl against `steward exec --control`: status, restart (a new pid), stop ends exec")
+    @Test("steward ctl logs: the newest lines with time and stream, -n, -f follows new lines; an unknown service is 4")
+    func ctlLogs() async throws {
+        let socket = socketPath()
+        let config = try writeConfig("""
+            [control]
+            socket = "\(socket)"
+
+            [services.ticker]
+            command = ["/bin/sh", "-c", "echo ticker $$; i=0; while [ $i -lt 5 ]; do i=$((i+1)); echo out $i; echo err $i >&2; done; while :; do i=$((i+1)); echo out $i; sleep 0.01; done"]
+            """)
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        try await withSteward(["run", "--config", config]) { steward in
+            _ = try await announcedPid(steward, "ticker")
+            try await withDeadline("the first lines") { await steward.output.waitForLines(count: 6) { $0.text.hasPrefix("ticker | out ") } }
+            let recent = try await ctl(["--socket", socket, "logs", "ticker", "-n", "1000"])
+            #expect(recent.status == 0, "\(recent)")
+            // "2026-12-04 17:18:35.730 stdout out 1": local time with milliseconds, the stream, the line.
+            let entries = recent.stdout.split(separator: "\n").map { $0.split(separator: " ", maxSplits: 3).map(String.init) }
+            #expect(entries.allSatisfy { $0.count == 4 && $0[0].count == 10 && $0[1].count == 12 && ["stdout", "stderr"].contains($0[2]) }, "\(recent.stdout)")
+            let texts = entries.map { "\($0[2]) \($0[3])" }
+            // stdout and stderr are two pipes: each in order, interleaved as they were read.
+            #expect(Array(texts.filter { $0.hasPrefix("stdout out ") }.prefix(5)) == (1...5).map { "stdout out \($0)" })
+            #expect(texts.filter { $0.hasPrefix("stderr ") } == (1...5).map { "stderr err \($0)" })
+
+            let two = try await ctl(["--socket", socket, "logs", "ticker", "-n", "2"])
+            #expect(two.stdout.split(separator: "\n").count == 2)
+
+            // -f: lines printed after the follow began arrive, in order, none twice.
+            let followed = try await ctlFollowing(["--socket", socket, "logs", "ticker", "-n", "0", "-f"]) { $0.count >= 20 }
+            let numbers = followed.compactMap { $0.split(separator: " ").last.flatMap { Int($0) } }
+            #expect(numbers.count >= 20 && zip(numbers, numbers.dropFirst()).allSatisfy { $1 == $0 + 1 }, "\(followed)")
+
+            let unknown = try await ctl(["--socket", socket, "logs", "nosuch"])
+            #expect(unknown.status == 4, "\(unknown)")
+        }
+    }
+
+    @Test("a service printing 50 MB keeps Steward's memory bounded by its log ring")
+    func logRingBoundsMemory() async throws {
+        let socket = socketPath()
+        let config = try writeConfig("""
+            [control]
+            socket = "\(socket)"
+
+            [services.idle]
+            command = ["/bin/sh", "-c", "echo idle $$; exec sleep 1000"]
+
+            [services.big]
+            command = ["/bin/sh", "-c", "while [ ! -e \(socket).go ]; do sleep 0.01; done; yes $(printf %01000d 0) | head -c 50000000; echo; echo done; exec sleep 1000"]
+            """)
+        defer {
+            try? FileManager.default.removeItem(atPath: config)
+            try? FileManager.default.removeItem(atPath: socket + ".go")
+        }
+        try await withSteward(["run", "--config", config]) { steward in
+            _ = try await announcedPid(steward, "idle")
+            func rssAnonKiB() throws -> Int {
+                let status = try String(contentsOfFile: "/proc/\(steward.pid)/status", encoding: .utf8)
+                let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("RssAnon:") })
+                return try #require(Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]))
+            }
+            let before = try rssAnonKiB()
+            FileManager.default.createFile(atPath: socket + ".go", contents: nil)
+            try await withDeadline("50 MB printed") { await steward.output.waitForLine { $0.text == "big | done" } }
+            let after = try rssAnonKiB()
+            print("RssAnon of steward before and after a service printed 50 MB: \(before) KiB, \(after) KiB")
+            #expect(after - before < 16 << 10, "the ring holds 256 KiB; 50 MB passed through")
+            let kept = try await ctl(["--socket", socket, "logs", "big", "-n", "1000000"])
+            let keptBytes = kept.stdout.utf8.count
+            #expect(keptBytes < 300 << 10 && kept.stdout.hasSuffix(" stdout done\n"), "\(keptBytes) bytes kept")
+        }
+    }
+
+    @Test("steward ctl against `steward exec --control`: status, logs, restart (a new pid), stop ends exec")
     func ctlAgainstExec() async throws {
         let socket = socketPath()
         try await withSteward(["exec", "--name", "job", "--control", socket, "--", "/bin/sh", "-c", "echo job $$; exec sleep 1000"]) { steward in
             let first = try await announcedPid(steward, "job")
             let services = try await statusObjects(socket)
             #expect(services["job"]?["pid"] as? Int == first)
+            let logs = try await ctl(["--socket", socket, "logs", "job"])
+            #expect(logs.status == 0 && logs.stdout.hasSuffix(" stdout job \(first)\n"), "\(logs)")
             let restarted = try await ctl(["--socket", socket, "restart", "job"])
             let second = try await announcedPid(steward, "job", occurrence: 2)
             #expect(restarted.status == 0 && restarted.stdout == "job: running (pid \(second))\n", "\(restarted)")
