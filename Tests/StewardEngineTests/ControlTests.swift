@@ -228,9 +228,11 @@ extension CLITests {
             defer { otherTree.tearDown() }
             let second = try await StewardProcess(["run", "--config", config, "--log-target", "console"], in: otherTree)
             let status = try await withDeadline("the second Steward to refuse") { await second.waitForExit() }
-            await second.cleanUp()
             #expect(status == .exited(1))
-            #expect(second.output.lines.contains { $0.text.contains("another Steward is listening on \(socket)") })
+            _ = try await withDeadline("the second Steward's error") {
+                await second.output.waitForLine { $0.text.contains("another Steward is listening on \(socket)") }
+            }
+            await second.cleanUp()
             #expect(try await ctl(["--socket", socket, "status"]).status == 0)
             // Killed, Steward leaves its socket behind, with nobody listening on it.
             kill(steward.pid, SIGKILL)
