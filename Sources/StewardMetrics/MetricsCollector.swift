@@ -40,6 +40,11 @@ public final class MetricsCollector: Sendable {
         return ServiceMetrics.families(readings) + ProcessReading.current(startTimeSeconds: startTimeSeconds).families + scrape
     }
 
+    /// Every service's status (the status page's JSON, `steward ctl status --json`).
+    public func status() -> StatusReport {
+        StatusReport(of: supervisor)
+    }
+
     /// One service's families; nil for a name Steward does not supervise.
     public func collect(service name: String) -> [MetricFamily]? {
         supervisor.service(named: name).map { ServiceMetrics.families([reading($0)]) }

@@ -126,11 +126,23 @@ extension ServiceStatus {
     }
 }
 
-/// Every service, as `GET /v1/services` answers.
+extension ServiceStatus {
+    /// The service now, its memory read from its cgroup.
+    public init(reading service: Supervisor.Service) {
+        self.init(service, memory: service.reader.read().sample?.memory, now: .now)
+    }
+}
+
+/// Every service, as `GET /v1/services` and the status page's `GET /status` answer.
 public struct StatusReport: Codable, Sendable, Equatable {
     public var services: [ServiceStatus]
 
     public init(services: [ServiceStatus]) {
         self.services = services
+    }
+
+    /// Every service of `supervisor` now.
+    public init(of supervisor: Supervisor) {
+        services = supervisor.services.map(ServiceStatus.init(reading:))
     }
 }

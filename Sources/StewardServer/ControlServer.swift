@@ -43,12 +43,12 @@ public struct ControlServer: Service {
         let (supervisor, reload, socket, limits, logs, onListening, logger) = (supervisor, reload, socket, limits, logs, onListening, logger)
         let router = Router()
         router.get("v1/services") { _, _ in
-            try json(StatusReport(services: supervisor.services.map(Self.status)))
+            try json(StatusReport(of: supervisor))
         }
         router.get("v1/services/:name") { _, context in
             let name = try context.parameters.require("name")
             guard let service = supervisor.service(named: name) else { return try Self.unknown(name) }
-            return try json(Self.status(service))
+            return try json(ServiceStatus(reading: service))
         }
         router.get("v1/services/:name/logs") { request, context in
             let name = try context.parameters.require("name")
@@ -144,10 +144,6 @@ public struct ControlServer: Service {
         }
     }
 
-    private static func status(_ service: Supervisor.Service) -> ServiceStatus {
-        ServiceStatus(service, memory: service.reader.read().sample?.memory, now: .now)
-    }
-
     private static func unknown(_ name: String) throws -> Response {
         try json(ControlAPI.ErrorReply(error: "unknown service \"\(name)\""), status: .notFound)
     }
@@ -202,7 +198,7 @@ private struct CommandWait {
     private func make(_ outcome: ControlAPI.CommandReply.Outcome, _ message: String) -> ControlAPI.CommandReply {
         ControlAPI.CommandReply(
             service: name, command: verb, outcome: outcome, message: message,
-            status: supervisor.service(named: name).map { ServiceStatus($0, memory: $0.reader.read().sample?.memory, now: .now) }
+            status: supervisor.service(named: name).map(ServiceStatus.init(reading:))
         )
     }
 }
@@ -218,13 +214,4 @@ private func ndjson(_ lines: [LogLine]) throws -> ByteBuffer {
         buffer.writeInteger(UInt8(ascii: "\n"))
     }
     return buffer
-}
-
-private func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    return Response(
-        status: status, headers: [.contentType: "application/json"],
-        body: ResponseBody(byteBuffer: ByteBuffer(bytes: try encoder.encode(value)))
-    )
 }

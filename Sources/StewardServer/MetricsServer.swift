@@ -7,8 +7,8 @@ import StewardEngine
 import StewardMetrics
 
 /// The HTTP edge: `GET /metrics` (every service, Steward's own process, scrape health),
-/// `GET /services/<name>/metrics` (one service; 404 for a name Steward does not supervise) and
-/// `GET /healthz` (and HEAD for each). Metrics are in Prometheus text 0.0.4, or OpenMetrics 1.0.0
+/// `GET /services/<name>/metrics` (one service; 404 for a name Steward does not supervise),
+/// `GET /healthz`, the status page `GET /` and its JSON `GET /status` (and HEAD for each). Metrics are in Prometheus text 0.0.4, or OpenMetrics 1.0.0
 /// when the Accept header prefers it. What one client may take is bounded by `limits`
 /// (MetricsChannel). A swift-service-lifecycle `Service`: it serves until graceful shutdown (or
 /// cancellation).
@@ -54,6 +54,16 @@ public struct MetricsServer: Service {
         }
         router.get("healthz") { _, _ in
             Self.plainText("ok\n", status: .ok)
+        }
+        router.get("/") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/html; charset=utf-8", .contentSecurityPolicy: StatusPage.contentSecurityPolicy],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: StatusPage.html))
+            )
+        }
+        router.get("status") { _, _ in
+            try json(collector.status())
         }
         let application = Application(
             router: router,
