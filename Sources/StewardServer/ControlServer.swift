@@ -50,6 +50,17 @@ public struct ControlServer: Service {
             guard let service = supervisor.service(named: name) else { return try Self.unknown(name) }
             return try json(ServiceStatus(reading: service))
         }
+        // One service's samples in the Prometheus text format, as `/services/NAME/metrics` on the
+        // metrics listener has them (`steward inspect`).
+        let collector = MetricsCollector(supervisor: supervisor, logger: logger)
+        router.get("v1/services/:name/metrics") { _, context in
+            let name = try context.parameters.require("name")
+            guard let families = collector.collect(service: name) else { return try Self.unknown(name) }
+            return Response(
+                status: .ok, headers: [.contentType: ExpositionFormat.text.contentType],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: Exposition.render(families, as: .text)))
+            )
+        }
         router.get("v1/services/:name/logs") { request, context in
             let name = try context.parameters.require("name")
             guard supervisor.service(named: name) != nil else { return try Self.unknown(name) }

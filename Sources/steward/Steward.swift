@@ -186,16 +186,16 @@ struct Inspect: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show a service's memory class by class, next to what systemctl, docker, podman and kubectl would show.",
         discussion: """
-        Asks a running Steward (--url) for the service's metrics, or reads a cgroup directly (--cgroup; on \
-        cgroup v1 give each hierarchy's directory: memory, pids, cpuacct and the v2 one on hybrid hosts).
+        Asks a running Steward through its control socket (found as steward ctl finds it: --socket, \
+        --config, or the default), or reads a cgroup directly (--cgroup; on cgroup v1 give each \
+        hierarchy's directory: memory, pids, cpuacct and the v2 one on hybrid hosts).
         """
     )
 
     @Argument(help: "The service's name (with --cgroup: defaults to the directory's name).")
     var service: String?
 
-    @Option(help: "A running Steward's metrics endpoint.")
-    var url: String = "http://\(ListenAddress.defaultMetrics)"
+    @OptionGroup var control: ControlOptions
 
     @Option(name: .customLong("cgroup"), help: "Read this cgroup directory instead of asking Steward (repeatable).")
     var cgroups: [String] = []
@@ -207,19 +207,17 @@ struct Inspect: AsyncParsableCommand {
             return
         }
         guard let service else { throw ValidationError("name a service, or give --cgroup") }
-        guard let base = URL(string: url), base.scheme == "http", let host = base.host, ["", "/"].contains(base.path) else {
-            throw ValidationError("--url: expected http://HOST:PORT, got \(url)")
+        try await reportingFailures {
+            let answer: ControlClient.Answer
+            do {
+                answer = try await control.client().get("/v1/services/\(service)/metrics")
+            } catch let failure as ControlClient.Failure {
+                throw CtlFailure(CtlFailure(failure).kind, "\(failure) (--cgroup reads a cgroup without it)")
+            }
+            guard answer.status == 200 else { throw CtlFailure(answer: answer) }
+            let text = String(decoding: answer.body, as: UTF8.self)
+            print(InspectReport.render(service: service, values: try MetricValues(parsingText: text), now: now), terminator: "")
         }
-        let answer: MetricsClient.Answer
-        do {
-            answer = try MetricsClient.get(host: host, port: base.port ?? 80, path: "/services/\(service)/metrics")
-        } catch {
-            throw CommandFailure(description: "cannot ask Steward at \(url): \(error) (--cgroup reads a cgroup without it)")
-        }
-        guard answer.status == 200 else {
-            throw CommandFailure(description: "\(url): \(answer.status) \(answer.body.split(whereSeparator: \.isNewline).joined(separator: " "))")
-        }
-        print(InspectReport.render(service: service, values: try MetricValues(parsingText: answer.body), now: now), terminator: "")
     }
 }
 

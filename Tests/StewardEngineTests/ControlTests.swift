@@ -14,8 +14,13 @@ extension CLITests {
     /// reaper in this test process waits for every child (waitpid(-1)), so Foundation's Process may
     /// lose ctl's exit status to it: a shell waits for ctl and writes the status as the last line.
     func ctl(_ arguments: [String], user: Int? = nil) async throws -> Ctl {
+        try await ctlProcess(["ctl"] + arguments, user: user)
+    }
+
+    /// `steward ARGS`, short-lived, with its output and exit status.
+    func ctlProcess(_ arguments: [String], user: Int? = nil) async throws -> Ctl {
         let process = Process()
-        let command = (user.map { ["/usr/bin/setpriv", "--reuid=\($0)", "--regid=\($0)", "--clear-groups"] } ?? []) + [Self.binary, "ctl"] + arguments
+        let command = (user.map { ["/usr/bin/setpriv", "--reuid=\($0)", "--regid=\($0)", "--clear-groups"] } ?? []) + [Self.binary] + arguments
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", "\"$@\"; echo \"exit $?\" >&2", "sh"] + command
         let (out, err) = (Pipe(), Pipe())
@@ -84,7 +89,7 @@ extension CLITests {
         "anon_bytes", "swap_bytes", "shmem_bytes", "active_file_bytes", "inactive_file_bytes", "kernel_bytes", "usage_bytes",
     ]
 
-    @Test("steward ctl against `steward run`: status (table and the JSON schema), restart, stop, start, signal, unknown names, no Steward")
+    @Test("steward ctl against `steward run`: status (table and the JSON schema), restart, stop, start, signal, inspect, unknown names, no Steward")
     func ctlVerbs() async throws {
         let socket = socketPath()
         let config = try writeConfig("""
@@ -160,6 +165,12 @@ extension CLITests {
             let signalled = try await ctl(["--socket", socket, "signal", "web", "HUP"])
             #expect(signalled.status == 0, "\(signalled)")
             _ = try await withDeadline("web got HUP") { await steward.output.waitForLine { $0.text == "web | web got HUP" } }
+
+            // inspect asks through the socket too.
+            let inspect = try await ctlProcess(["inspect", "web", "--socket", socket])
+            #expect(inspect.status == 0 && inspect.stdout.hasPrefix("web: running, started ") && inspect.stdout.contains("\n  anon "), "\(inspect)")
+            let inspectUnknown = try await ctlProcess(["inspect", "nosuch", "--socket", socket])
+            #expect(inspectUnknown.status == 4 && inspectUnknown.stderr == "steward ctl: unknown service \"nosuch\"\n", "\(inspectUnknown)")
 
             // unknown service (4), no Steward at the socket (3): one line, a distinct status.
             let unknown = try await ctl(["--socket", socket, "restart", "nosuch"])
