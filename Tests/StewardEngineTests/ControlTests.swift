@@ -329,7 +329,7 @@ extension CLITests {
         }
     }
 
-    @Test("steward ctl against `steward exec --control`: status, logs, restart (a new pid), stop ends exec")
+    @Test("steward ctl against `steward exec --control`: status, logs, restart (a new pid), start, signal, reload (refused), stop ends exec")
     func ctlAgainstExec() async throws {
         let socket = socketPath()
         try await withSteward(["exec", "--name", "job", "--control", socket, "--", "/bin/sh", "-c", "echo job $$; exec sleep 1000"]) { steward in
@@ -342,6 +342,12 @@ extension CLITests {
             let second = try await announcedPid(steward, "job", occurrence: 2)
             #expect(restarted.status == 0 && restarted.stdout == "job: running (pid \(second))\n", "\(restarted)")
             #expect(second != first)
+            let started = try await ctl(["--socket", socket, "start", "job"])
+            #expect(started.status == 0 && started.stdout == "job: running (pid \(second))\n", "already running: \(started)")
+            let signalled = try await ctl(["--socket", socket, "signal", "job", "CONT"])
+            #expect(signalled.status == 0 && signalled.stdout == "job: sent\n", "\(signalled)")
+            let reload = try await ctl(["--socket", socket, "reload"])
+            #expect(reload.status == 1 && reload.stderr == "steward ctl: this Steward has no config file to reload; nothing changed\n", "\(reload)")
             let stopped = try await ctl(["--socket", socket, "stop", "job"])
             #expect(stopped.status == 0 && stopped.stdout == "job: stopped\n", "\(stopped)")
             #expect(try await withDeadline("exec ends once its service is stopped") { await steward.waitForExit() } == .exited(143))
