@@ -4,5 +4,6 @@
 // so Swift can call them directly.
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
+#include <systemd/sd-login.h>
 #include <syslog.h>
 #endif

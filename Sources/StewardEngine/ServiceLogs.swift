@@ -8,12 +8,30 @@ public struct LogLine: Sendable, Equatable {
     public var timeSeconds: Double
     public var stream: ServiceStream
     public var text: [UInt8]
+
+    public init(timeSeconds: Double, stream: ServiceStream, text: [UInt8]) {
+        self.timeSeconds = timeSeconds
+        self.stream = stream
+        self.text = text
+    }
+}
+
+/// Where `steward ctl logs` reads a service's output: the lines Steward keeps (`ServiceLogs`, on the
+/// console) or the journal (under journald, where services write to it directly).
+public protocol ServiceLogSource: Sendable {
+    /// The newest `lines` lines of `service`, oldest first.
+    func newest(_ lines: Int, of service: String) throws -> [LogLine]
+    /// The newest `lines` lines, then every line as it comes, nothing lost or doubled between the
+    /// two. The stream ends when its reader stops iterating it, or at `close`.
+    func follow(_ service: String, newest lines: Int) throws -> (backlog: [LogLine], stream: AsyncStream<LogLine>)
+    /// Ends every follow (Steward is shutting down) and refuses new ones.
+    func close()
 }
 
 /// Keeps each service's recent output lines (a `BoundedLog` per service) for `steward ctl logs`, and
 /// passes every line on to the sink behind it (the console). Followers get the lines as they come;
 /// one that reads too slowly loses the oldest of its unread lines rather than holding memory.
-public final class ServiceLogs: OutputSink {
+public final class ServiceLogs: OutputSink, ServiceLogSource {
     private let next: any OutputSink
     private let maximumLines: Int
     private let maximumBytes: Int
@@ -49,13 +67,10 @@ public final class ServiceLogs: OutputSink {
         next.write(service: service, stream: stream, line: line)
     }
 
-    /// The newest `lines` lines of `service`, oldest first.
     public func newest(_ lines: Int, of service: String) -> [LogLine] {
         state.withLock { $0.logs[service]?.newest(lines) ?? [] }
     }
 
-    /// The newest `lines` lines, then every line as it comes, with nothing lost or doubled between
-    /// the two. The stream ends when the caller stops iterating it or `close` is called.
     public func follow(_ service: String, newest lines: Int) -> (backlog: [LogLine], stream: AsyncStream<LogLine>) {
         let (stream, continuation) = AsyncStream.makeStream(of: LogLine.self, bufferingPolicy: .bufferingNewest(Self.followerBacklog))
         let backlog = state.withLock { state -> [LogLine] in
@@ -74,7 +89,6 @@ public final class ServiceLogs: OutputSink {
         return (backlog, stream)
     }
 
-    /// Ends every follow (Steward is shutting down) and refuses new ones.
     public func close() {
         let followers = state.withLock { state in
             state.closed = true

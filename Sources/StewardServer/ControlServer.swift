@@ -16,9 +16,8 @@ public struct ControlServer: Service {
     public let socket: ControlSocket
     /// What one client may take (the metrics listener's defaults unless fitted to the open-file limit).
     public let limits: MetricsListenLimits
-    /// The services' recent output; nil when Steward does not read it (the services write to the
-    /// journal directly).
-    public let logs: ServiceLogs?
+    /// Where the services' output can be read back.
+    public let logs: any ServiceLogSource
     private let reload: @Sendable () async throws -> ReloadPlan
     private let logger: Logger
     private let onListening: @Sendable () async -> Void
@@ -26,7 +25,7 @@ public struct ControlServer: Service {
     /// `reload` rereads the config file and applies it (what SIGHUP does); its error is reported
     /// to the client as the reason nothing changed.
     public init(
-        supervisor: Supervisor, socket: ControlSocket, limits: MetricsListenLimits = MetricsListenLimits(), logs: ServiceLogs?, logger: Logger,
+        supervisor: Supervisor, socket: ControlSocket, limits: MetricsListenLimits = MetricsListenLimits(), logs: any ServiceLogSource, logger: Logger,
         reload: @escaping @Sendable () async throws -> ReloadPlan,
         onListening: @escaping @Sendable () async -> Void = {}
     ) {
@@ -64,25 +63,25 @@ public struct ControlServer: Service {
         router.get("v1/services/:name/logs") { request, context in
             let name = try context.parameters.require("name")
             guard supervisor.service(named: name) != nil else { return try Self.unknown(name) }
-            guard let logs else {
-                return try json(
-                    ControlAPI.ErrorReply(error: "the services write to the journal: journalctl SYSLOG_IDENTIFIER=\(name)"), status: .notImplemented)
-            }
             let lines = try request.uri.queryParameters.get("lines").map { text -> Int in
                 guard let lines = Int(text), lines >= 0 else { throw HTTPError(.badRequest, message: "lines must be a count, got \"\(text)\"") }
                 return lines
             } ?? 100
             let follow = request.uri.queryParameters.get("follow").map { $0 != "0" && $0 != "false" } ?? false
             let headers: HTTPFields = [.contentType: "application/x-ndjson"]
-            guard follow else {
-                return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: try ndjson(logs.newest(lines, of: name))))
+            do {
+                guard follow else {
+                    return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: try ndjson(logs.newest(lines, of: name))))
+                }
+                let (backlog, stream) = try logs.follow(name, newest: lines)
+                return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+                    try await writer.write(ndjson(backlog))
+                    for await line in stream { try await writer.write(ndjson([line])) }
+                    try await writer.finish(nil)
+                })
+            } catch {
+                return try json(ControlAPI.ErrorReply(error: "cannot read \(name)'s output: \(error)"), status: .internalServerError)
             }
-            let (backlog, stream) = logs.follow(name, newest: lines)
-            return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-                try await writer.write(ndjson(backlog))
-                for await line in stream { try await writer.write(ndjson([line])) }
-                try await writer.finish(nil)
-            })
         }
         router.post("v1/services/:name/:command") { request, context in
             let name = try context.parameters.require("name")
@@ -151,7 +150,7 @@ public struct ControlServer: Service {
         try await withGracefulShutdownHandler {
             try await application.run()
         } onGracefulShutdown: {
-            logs?.close()
+            logs.close()
         }
     }
 

@@ -47,10 +47,10 @@ struct LoggingOptions: ParsableArguments {
         return Logger(label: "steward")
     }
 
-    /// Journal streams per service run (SYSLOG_IDENTIFIER=<service>), or `name | line` on the
-    /// console, with the recent lines kept for `steward ctl logs` (nil: the journal has them).
-    func serviceOutput(keeping control: ControlSettings) -> (ServiceOutput, ServiceLogs?) {
-        if usesJournal { return (.streams(Journal.stream), nil) }
+    /// Journal streams per service run (SYSLOG_IDENTIFIER=<service>), read back from the journal
+    /// for `steward ctl logs`; or `name | line` on the console, the recent lines kept for it.
+    func serviceOutput(keeping control: ControlSettings) -> (ServiceOutput, any ServiceLogSource) {
+        if usesJournal { return (.streams(Journal.stream), JournalLogs()) }
         let logs = ServiceLogs(passingTo: PrefixedOutputSink(), maximumLines: control.logLines, maximumBytes: Int(control.logBytes))
         return (.lines(logs), logs)
     }

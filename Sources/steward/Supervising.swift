@@ -22,7 +22,7 @@ struct Supervising {
     /// losing metrics or control must not take the services down.
     func run(
         servingMetricsAt metricsAddress: ListenAddress?, limits: MetricsListenLimits = MetricsListenLimits(),
-        control: ControlSocket? = nil, logs: ServiceLogs? = nil, untilSettled: Bool = false, forwardStopSignal: Bool = false,
+        control: ControlSocket? = nil, logs: any ServiceLogSource, untilSettled: Bool = false, forwardStopSignal: Bool = false,
         reload: (@Sendable () throws -> StewardConfiguration)? = nil
     ) async throws(CannotListen) {
         let (supervisor, logger) = (supervisor, logger)
