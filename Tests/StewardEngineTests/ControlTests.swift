@@ -329,6 +329,57 @@ extension CLITests {
         }
     }
 
+    @Test("steward ctl start of a service that fails exits 1; a stop that outlasts --timeout exits 6; --no-wait and --all; [control] group opens the socket to that group")
+    func ctlFailuresAndGroups() async throws {
+        let socket = socketPath()
+        let config = try writeConfig("""
+            [control]
+            socket = "\(socket)"
+            group = "nogroup"
+
+            # Cannot even be spawned. (One that exits at once counts as started: like systemd's
+            # Type=simple, readiness is the spawn unless ready = "notify".)
+            [services.broken]
+            command = ["/nonexistent/steward-test-program"]
+            restart = "never"
+            autostart = false
+
+            [services.stubborn]
+            command = ["/bin/sh", "-c", "trap '' TERM; echo stubborn $$; while :; do sleep 0.05; done"]
+            stop_timeout = "2s"
+            """)
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        try await withSteward(["run", "--config", config]) { steward in
+            _ = try await announcedPid(steward, "stubborn")
+            let attributes = try FileManager.default.attributesOfItem(atPath: socket)
+            #expect((attributes[.posixPermissions] as? Int) == 0o660 && (attributes[.groupOwnerAccountID] as? Int) == 65534)
+            let member = try await ctl(["--socket", socket, "status"], user: 65534)
+            #expect(member.status == 0, "nobody, in nogroup, may use the socket: \(member)")
+
+            let broken = try await ctl(["--socket", socket, "start", "broken"])
+            #expect(broken.status == 1 && broken.stdout.hasPrefix("broken: failed: "), "\(broken)")
+
+            let impatient = try await ctl(["--socket", socket, "--timeout", "0.5", "stop", "stubborn"])
+            #expect(impatient.status == 6, "\(impatient)")
+
+            let noWait = try await ctl(["--socket", socket, "start", "--no-wait", "broken"])
+            #expect(noWait.status == 0, "\(noWait)")
+
+            let all = try await ctl(["--socket", socket, "stop", "--all"])
+            #expect(all.status == 0 && all.stdout == "broken: stopped\nstubborn: stopped\n", "\(all)")
+            let both = try await ctl(["--socket", socket, "stop", "--all", "broken"])
+            #expect(both.status == 64, "--all and names together is a usage error: \(both)")
+        }
+    }
+
+    @Test("shell completions for bash, zsh and fish know ctl's subcommands")
+    func completions() async throws {
+        for shell in ["bash", "zsh", "fish"] {
+            let script = try await ctlProcess(["--generate-completion-script", shell])
+            #expect(script.status == 0 && ["ctl", "restart", "logs", "no-wait"].allSatisfy(script.stdout.contains), "\(shell)")
+        }
+    }
+
     @Test("steward ctl against `steward exec --control`: status, logs, restart (a new pid), start, signal, reload (refused), stop ends exec")
     func ctlAgainstExec() async throws {
         let socket = socketPath()

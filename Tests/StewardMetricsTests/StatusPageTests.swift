@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import StewardCore
 import StewardEngine
 import StewardMetrics
@@ -46,6 +49,11 @@ struct StatusPageTests {
                     "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--user-data-dir=/tmp/steward-chromium-\(getpid())",
                     "--window-size=1280,480", "--virtual-time-budget=10000", "--screenshot=\(screenshot)", "--dump-dom", base + "/",
                 ])
+                // The metrics listener is read-only: nothing there takes a POST.
+                var post = URLRequest(url: URL(string: base + "/status")!)
+                post.httpMethod = "POST"
+                let (_, posted) = try await URLSession.shared.data(for: post)
+                #expect((posted as? HTTPURLResponse)?.statusCode == 404 || (posted as? HTTPURLResponse)?.statusCode == 405)
                 let status = try await get(base + "/status")
                 let report = try JSONDecoder().decode(StatusReport.self, from: Data(status.body.utf8))
                 #expect(report.services.map(\.name) == ["cache", "crashing", "guarded"])
