@@ -293,7 +293,7 @@ extension CLITests {
         }
     }
 
-    @Test("a service printing 50 MB keeps Steward's memory bounded by its log ring")
+    @Test("a service printing 50 MB keeps Steward's memory bounded by its log ring", .tags(.hostOnly))
     func logRingBoundsMemory() async throws {
         let socket = socketPath()
         let config = try writeConfig("""

@@ -18,6 +18,10 @@ struct SupervisionTests {
                 await supervisor.waitUntil("placed") { if case .exited = $0.state { true } else { false } }
             }
             #expect(ended?.lastExit == .exited(0))
+            // The exit can be seen before the pipe's last lines are read: wait for cat's last line
+            // (one per hierarchy, numbered downwards: the v2 "0::" line last, or v1's hierarchy 1).
+            let lastLine = supervisor.tree.layout.v2 != nil ? "0::" : "1:"
+            _ = try await withDeadline("placed's output") { await sink.waitForLine { $0.service == "placed" && $0.text.hasPrefix(lastLine) } }
             let cgroupLines = sink.lines(of: "placed")
             let layout = supervisor.tree.layout
             let expected = ["memory", "pids", "cpu", "cpuacct"].compactMap { layout.v1Hierarchy(for: $0) }

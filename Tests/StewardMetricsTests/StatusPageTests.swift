@@ -11,7 +11,7 @@ import Testing
 /// The status page in a real browser: Debian's chromium, headless, loads `GET /` from a running
 /// metrics server, runs the page's script (which fetches `/status`), and the rendered table is
 /// compared with `/status`. A screenshot is kept in .build/test-artifacts/ for people to look at.
-@Suite("status page", .tags(.realCgroups))
+@Suite("status page", .tags(.realCgroups, .hostOnly))
 struct StatusPageTests {
     static let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
     static let artifacts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -160,6 +160,10 @@ extension Tag {
     /// again in the qemu guests (a pure cgroup-v2 kernel, optionally a pure v1 one), so a suite is
     /// selected by what it does, not by its name.
     @Tag public static var realCgroups: Self
+    /// Left out of the qemu guests: what the test checks does not depend on the kernel's cgroup
+    /// version, and under software emulation it would take minutes of both CPUs (a real browser,
+    /// 50 MB through pipes) and starve the suites running beside it past their deadlines.
+    @Tag public static var hostOnly: Self
 }
 
 /// Fails the running test unless it carries `.realCgroups`: one that touched real cgroups without
