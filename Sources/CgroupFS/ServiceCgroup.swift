@@ -87,9 +87,14 @@ public struct ServiceCgroup: Sendable, Equatable {
         try CgroupFile.readPids(trackingDirectory + "/cgroup.procs")
     }
 
+    /// The processes of the cgroup and of every cgroup below it.
+    public func allPids() throws(CgroupFSError) -> [pid_t] {
+        try pids() + CgroupFile.descendantPids(of: trackingDirectory)
+    }
+
     /// Whether `pid` is in the cgroup or a cgroup below it; false when that cannot be read.
     public func contains(_ pid: pid_t) -> Bool {
-        ((try? pids()) ?? []).contains(pid) || ((try? CgroupFile.descendantPids(of: trackingDirectory)) ?? []).contains(pid)
+        ((try? allPids()) ?? []).contains(pid)
     }
 
     public var isPopulated: Bool {

@@ -111,9 +111,12 @@ public final class Supervisor: Sendable {
         runner(name).map(Service.init)
     }
 
-    /// Starts the event loops, the memory guard and every service marked `autostart` (side by side);
-    /// returns once each of those has been spawned (or failed to be). Only the first call does anything.
+    /// Stops what an earlier Steward left in the services' cgroups (`Leftovers`), then starts the
+    /// event loops, the memory guard and every service marked `autostart` (side by side); returns
+    /// once each of those has been spawned (or failed to be). Only the first call does anything.
     public func start() async {
+        guard phase.value == .initial else { return }
+        await Leftovers.stopAll(configuration.services, in: tree, logger: logger)
         var began = false
         let sampler = sampler
         // The loops exist before `running` is seen: a reload or shutdown that sees it finds every

@@ -28,8 +28,11 @@ struct CLITests {
         private let pump: OutputPump
 
         /// With `openFilesSoft`, steward starts with that soft RLIMIT_NOFILE (as systemd's 1024).
-        init(_ arguments: [String], in tree: CgroupTree, environment extra: [String: String] = [:], openFilesSoft: Int? = nil) async throws {
-            cgroup = tree.service(named: "cli")
+        /// `cgroup` names steward's cgroup below the tree's root.
+        init(
+            _ arguments: [String], in tree: CgroupTree, cgroup name: String = "cli", environment extra: [String: String] = [:], openFilesSoft: Int? = nil
+        ) async throws {
+            cgroup = tree.service(named: name)
             try cgroup.create()
             output = CollectingSink()
             pump = try OutputPump(service: "steward", sink: output)

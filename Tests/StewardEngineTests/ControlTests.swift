@@ -1,8 +1,12 @@
+@testable import CgroupFS
 import Foundation
 import StewardTestSupport
 import Testing
 
-/// `steward ctl` against a real `steward run` / `steward exec` and its control socket.
+/// `steward ctl` against a real `steward run` / `steward exec` and its control socket. The control
+/// tests stay on the host (.hostOnly): the API does not depend on the cgroup version, each starts
+/// dozens of short-lived `steward` processes that take seconds apiece under the guests' software
+/// emulation, and the systemd guest checks ctl through the default socket under systemd on v2.
 extension CLITests {
     struct Ctl {
         var status: Int32
@@ -89,7 +93,7 @@ extension CLITests {
         "anon_bytes", "swap_bytes", "shmem_bytes", "active_file_bytes", "inactive_file_bytes", "kernel_bytes", "usage_bytes",
     ]
 
-    @Test("steward ctl against `steward run`: status (table and the JSON schema), restart, stop, start, signal, inspect, unknown names, no Steward")
+    @Test("steward ctl against `steward run`: status (table and the JSON schema), restart, stop, start, signal, inspect, unknown names, no Steward", .tags(.hostOnly))
     func ctlVerbs() async throws {
         let socket = socketPath()
         let config = try writeConfig("""
@@ -186,7 +190,7 @@ extension CLITests {
         }
     }
 
-    @Test("steward ctl reload reports started, stopped, restarted and unchanged; an invalid file changes nothing and exits 1")
+    @Test("steward ctl reload reports started, stopped, restarted and unchanged; an invalid file changes nothing and exits 1", .tags(.hostOnly))
     func ctlReload() async throws {
         let socket = socketPath()
         let control = "[control]\nsocket = \"\(socket)\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n"
@@ -214,7 +218,7 @@ extension CLITests {
         }
     }
 
-    @Test("the control socket: another user is refused (5), a malformed request gets 400 and Steward keeps serving, a live socket is not taken over, a stale one is")
+    @Test("the control socket: another user is refused (5), a malformed request gets 400 and Steward keeps serving, a live socket is not taken over, a stale one is", .tags(.hostOnly))
     func controlSocketBoundaries() async throws {
         let socket = socketPath()
         let config = try writeConfig("[control]\nsocket = \"\(socket)\"\n[services.idle]\ncommand = [\"/bin/sh\", \"-c\", \"echo idle $$; exec sleep 1000\"]\n")
@@ -256,7 +260,7 @@ extension CLITests {
         }
     }
 
-    @Test("steward ctl logs: the newest lines with time and stream, -n, -f follows new lines; an unknown service is 4")
+    @Test("steward ctl logs: the newest lines with time and stream, -n, -f follows new lines; an unknown service is 4", .tags(.hostOnly))
     func ctlLogs() async throws {
         let socket = socketPath()
         let config = try writeConfig("""
@@ -329,7 +333,7 @@ extension CLITests {
         }
     }
 
-    @Test("steward ctl start of a service that fails exits 1; a stop that outlasts --timeout exits 6; --no-wait and --all; [control] group opens the socket to that group")
+    @Test("steward ctl start of a service that fails exits 1; a stop that outlasts --timeout exits 6; --no-wait and --all; [control] group opens the socket to that group", .tags(.hostOnly))
     func ctlFailuresAndGroups() async throws {
         let socket = socketPath()
         let config = try writeConfig("""
@@ -372,7 +376,70 @@ extension CLITests {
         }
     }
 
-    @Test("shell completions for bash, zsh and fish know ctl's subcommands")
+    @Test("after kill -9 of `steward run`, a new Steward stops what the old one left (a daemon's double fork included) before it starts each service once")
+    func leftoversOfAKilledSteward() async throws {
+        let config = try writeConfig("""
+            [services.web]
+            command = ["/bin/sh", "-c", "echo web $$; exec sleep 1000"]
+
+            [services.daemon]
+            command = ["/bin/sh", "-c", "setsid -f sh -c 'echo forked $$; exec sleep 1001'; echo daemon $$; exec sleep 1000"]
+
+            [services.stubborn]
+            # An ignored signal stays ignored across exec: sleep outlives TERM.
+            command = ["/bin/sh", "-c", "trap '' TERM; echo stubborn $$; exec sleep 1000"]
+            stop_timeout = "500ms"
+            """)
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        let tree = try scratchCgroupTree()
+        defer { tree.tearDown() }
+        let first = try await StewardProcess(["run", "--config", config, "--log-target", "console"], in: tree)
+        var old: [String: [Int32]] = [:]
+        for name in ["web", "daemon", "stubborn"] {
+            let pid = Int32(try await announcedPid(first, name))
+            old[name] = [pid]
+        }
+        let forked = try await withDeadline("the daemon's fork") { await first.output.waitForLine { $0.text.hasPrefix("daemon | forked ") } }
+        old["daemon"]?.append(try #require(Int32(forked.text.split(separator: " ").last ?? "")))
+        kill(first.pid, SIGKILL)
+        _ = try await withDeadline("the first Steward to die") { await first.waitForExit() }
+        for pid in old.values.flatMap({ $0 }) { #expect(kill(pid, 0) == 0, "\(pid) outlived its Steward") }
+
+        // The second Steward runs in the same cgroup, so it finds the first one's service cgroups. (On
+        // a unified host the first moved itself into the leaf "steward" and enabled controllers for
+        // its cgroup's children, so no process may join that cgroup itself any more: the leaf is
+        // where systemd would find Steward's cgroup usable too.)
+        let leaf = tree.layout.mode == .unified ? "cli/" + CgroupTree.supervisorLeafName : "cli"
+        let second = try await StewardProcess(["run", "--config", config, "--log-target", "console"], in: tree, cgroup: leaf)
+        do {
+            for name in ["web", "daemon", "stubborn"] {
+                let found = try await withDeadline("\(name)'s leftovers reported") {
+                    await second.output.waitForLine { $0.text.contains("left in cgroup \(name) by an earlier Steward") }
+                }
+                #expect(found.text.contains("pids "), "\(found.text)")
+            }
+            let announcements = ["web | web ", "daemon | daemon ", "stubborn | stubborn "]
+            try await withDeadline("every service started again") {
+                await second.output.waitForLines(count: 3) { line in announcements.contains { line.text.hasPrefix($0) } }
+            }
+            for pid in old.values.flatMap({ $0 }) { #expect(kill(pid, 0) != 0, "\(pid), left by the first Steward, is gone") }
+            // Exactly one run of each: its cgroup holds the new main process only.
+            for name in ["web", "stubborn"] {
+                let cgroup = first.cgroup.child(name)
+                let pids = try cgroup.allPids()
+                #expect(pids.count == 1 && !(old[name] ?? []).contains(pids[0]), "\(name): \(pids)")
+            }
+            kill(second.pid, SIGTERM)
+            #expect(try await withDeadline("exit") { await second.waitForExit() } == .exited(0))
+        } catch {
+            await second.cleanUp()
+            throw error
+        }
+        await second.cleanUp()
+        await first.cleanUp()
+    }
+
+    @Test("shell completions for bash, zsh and fish know ctl's subcommands", .tags(.hostOnly))
     func completions() async throws {
         for shell in ["bash", "zsh", "fish"] {
             let script = try await ctlProcess(["--generate-completion-script", shell])
@@ -380,7 +447,7 @@ extension CLITests {
         }
     }
 
-    @Test("steward ctl against `steward exec --control`: status, logs, restart (a new pid), start, signal, reload (refused), stop ends exec")
+    @Test("steward ctl against `steward exec --control`: status, logs, restart (a new pid), start, signal, reload (refused), stop ends exec", .tags(.hostOnly))
     func ctlAgainstExec() async throws {
         let socket = socketPath()
         try await withSteward(["exec", "--name", "job", "--control", socket, "--", "/bin/sh", "-c", "echo job $$; exec sleep 1000"]) { steward in
@@ -420,4 +487,14 @@ private func socket_unix(_ path: String) -> Int32 {
         return -1
     }
     return fd
+}
+
+extension ServiceCgroup {
+    /// The cgroup `name` below this one, in every hierarchy.
+    func child(_ name: String) -> ServiceCgroup {
+        ServiceCgroup(
+            name: name, mode: mode, v2Directory: v2Directory.map { $0 + "/" + name },
+            v1Directories: v1Directories.map { .init(controllers: $0.controllers, path: $0.path + "/" + name) }
+        )
+    }
 }
