@@ -333,7 +333,7 @@ extension CLITests {
         }
     }
 
-    @Test("steward ctl start of a service that fails exits 1; a stop that outlasts --timeout exits 6; --no-wait and --all; [control] group opens the socket to that group", .tags(.hostOnly))
+    @Test("steward ctl signal --all-processes reaches every process; a start that fails exits 1; a stop that outlasts --timeout exits 6; --no-wait and --all; [control] group opens the socket to that group", .tags(.hostOnly))
     func ctlFailuresAndGroups() async throws {
         let socket = socketPath()
         let config = try writeConfig("""
@@ -351,6 +351,9 @@ extension CLITests {
             [services.stubborn]
             command = ["/bin/sh", "-c", "trap '' TERM; echo stubborn $$; while :; do sleep 0.05; done"]
             stop_timeout = "2s"
+
+            [services.family]
+            command = ["/bin/sh", "-c", "sh -c \\"trap 'echo child got HUP' HUP; echo child up; while :; do sleep 0.05; done\\" & trap 'echo main got HUP' HUP; echo family $$; while :; do sleep 0.05; done"]
             """)
         defer { try? FileManager.default.removeItem(atPath: config) }
         try await withSteward(["run", "--config", config]) { steward in
@@ -359,6 +362,18 @@ extension CLITests {
             #expect((attributes[.posixPermissions] as? Int) == 0o660 && (attributes[.groupOwnerAccountID] as? Int) == 65534)
             let member = try await ctl(["--socket", socket, "status"], user: 65534)
             #expect(member.status == 0, "nobody, in nogroup, may use the socket: \(member)")
+
+            // --all-processes: the signal reaches the child too, not only the main process.
+            try await withDeadline("family up") {
+                await steward.output.waitForLine { $0.text == "family | child up" }
+                await steward.output.waitForLine { $0.text.hasPrefix("family | family ") }
+            }
+            let everyone = try await ctl(["--socket", socket, "signal", "--all-processes", "family", "HUP"])
+            #expect(everyone.status == 0 && everyone.stdout == "family: sent\n", "\(everyone)")
+            try await withDeadline("both got HUP") {
+                await steward.output.waitForLine { $0.text == "family | main got HUP" }
+                await steward.output.waitForLine { $0.text == "family | child got HUP" }
+            }
 
             let broken = try await ctl(["--socket", socket, "start", "broken"])
             #expect(broken.status == 1 && broken.stdout.hasPrefix("broken: failed: "), "\(broken)")
@@ -370,7 +385,7 @@ extension CLITests {
             #expect(noWait.status == 0, "\(noWait)")
 
             let all = try await ctl(["--socket", socket, "stop", "--all"])
-            #expect(all.status == 0 && all.stdout == "broken: stopped\nstubborn: stopped\n", "\(all)")
+            #expect(all.status == 0 && all.stdout == "broken: stopped\nfamily: stopped\nstubborn: stopped\n", "\(all)")
             let both = try await ctl(["--socket", socket, "stop", "--all", "broken"])
             #expect(both.status == 64, "--all and names together is a usage error: \(both)")
         }
