@@ -133,7 +133,7 @@ public struct ControlServer: Service {
         }
         let application = Application(
             router: router,
-            server: HTTPServerBuilder { responder in MetricsChannel(responder: responder, limits: limits) },
+            server: HTTPServerBuilder { responder in ListenerChannel(responder: responder, limits: limits) },
             configuration: ApplicationConfiguration(address: .unixDomainSocket(path: socket.path), backlog: limits.maxConnections),
             onServerRunning: { _ in
                 do {

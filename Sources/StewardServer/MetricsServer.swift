@@ -10,7 +10,7 @@ import StewardMetrics
 /// `GET /services/<name>/metrics` (one service; 404 for a name Steward does not supervise),
 /// `GET /healthz`, the status page `GET /` and its JSON `GET /status` (and HEAD for each). Metrics are in Prometheus text 0.0.4, or OpenMetrics 1.0.0
 /// when the Accept header prefers it. What one client may take is bounded by `limits`
-/// (MetricsChannel). A swift-service-lifecycle `Service`: it serves until graceful shutdown (or
+/// (ListenerChannel). A swift-service-lifecycle `Service`: it serves until graceful shutdown (or
 /// cancellation).
 public struct MetricsServer: Service {
     public let collector: MetricsCollector
@@ -67,7 +67,7 @@ public struct MetricsServer: Service {
         }
         let application = Application(
             router: router,
-            server: HTTPServerBuilder { responder in MetricsChannel(responder: responder, limits: limits) },
+            server: HTTPServerBuilder { responder in ListenerChannel(responder: responder, limits: limits) },
             configuration: ApplicationConfiguration(
                 address: .hostname(address.host, port: address.port),
                 // Past the limit, connections wait in the kernel's accept queue, not in Steward.

@@ -18,7 +18,7 @@ import StewardConfig
 /// - the request's HTTP version is dropped before Hummingbird sees it, so an HTTP/1.0 request (or
 ///   `Connection: Close` in capitals) kept its connection: `KeepAliveNormalizer` says `close` in the
 ///   words Hummingbird checks.
-struct MetricsChannel: ServerChildChannel, HTTPChannelHandler {
+struct ListenerChannel: ServerChildChannel, HTTPChannelHandler {
     typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
 
     let responder: HTTPChannelHandler.Responder
