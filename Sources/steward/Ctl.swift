@@ -165,13 +165,18 @@ struct ServiceSelection: ParsableArguments {
     }
 }
 
+/// Requests `ctl` has in flight at once: a stop of every service must not open more connections
+/// than Steward serves at once (the rest would wait in, or overflow, the socket's accept queue).
+let requestsInFlight = 16
+
 /// Sends `verb` to each selected service side by side and prints one line per service, in order.
 func perform(_ verb: String, on selection: ServiceSelection, control: ControlOptions) async throws {
     let client = try control.client()
     let names = selection.all ? try await client.call(StatusReport.self, "GET", "/v1/services").services.map(\.name) : selection.names
     let query = selection.noWait ? "?wait=0" : "?timeout=\(control.timeout)"
     let replies = await withTaskGroup(of: (Int, Result<ControlAPI.CommandReply, any Error>).self) { group in
-        for (index, name) in names.enumerated() {
+        func send(_ index: Int) {
+            let name = names[index]
             group.addTask {
                 do {
                     return (index, .success(try await client.call(ControlAPI.CommandReply.self, "POST", "/v1/services/\(name)/\(verb)\(query)")))
@@ -180,8 +185,19 @@ func perform(_ verb: String, on selection: ServiceSelection, control: ControlOpt
                 }
             }
         }
+        var next = 0
+        while next < min(requestsInFlight, names.count) {
+            send(next)
+            next += 1
+        }
         var replies = [Result<ControlAPI.CommandReply, any Error>?](repeating: nil, count: names.count)
-        for await (index, reply) in group { replies[index] = reply }
+        for await (index, reply) in group {
+            replies[index] = reply
+            if next < names.count {
+                send(next)
+                next += 1
+            }
+        }
         return replies.compactMap { $0 }
     }
     var worst: CtlFailure.Kind?

@@ -454,6 +454,24 @@ extension CLITests {
         await first.cleanUp()
     }
 
+    @Test("stop --all and start --all of 150 services: more than Steward serves connections at once, each answered", .tags(.hostOnly))
+    func ctlAllOfMany() async throws {
+        let socket = socketPath()
+        let names = (0..<150).map { String(format: "s%03d", $0) }
+        let config = try writeConfig("[control]\nsocket = \"\(socket)\"\n" + names.map {
+            "[services.\($0)]\ncommand = [\"/bin/sh\", \"-c\", \"echo \($0) $$; exec sleep 1000\"]\n"
+        }.joined())
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        try await withSteward(["run", "--config", config]) { steward in
+            try await withDeadline("150 services up") { await steward.output.waitForLines(count: 150) { $0.text.hasPrefix("s") && $0.text.contains(" | ") } }
+            let stopped = try await ctl(["--socket", socket, "stop", "--all"])
+            #expect(stopped.status == 0 && stopped.stdout == names.map { "\($0): stopped\n" }.joined(), "\(stopped.stderr)")
+            let started = try await ctl(["--socket", socket, "start", "--all"])
+            let lines = started.stdout.split(separator: "\n")
+            #expect(started.status == 0 && lines.count == 150 && zip(lines, names).allSatisfy { $0.hasPrefix("\($1): running (pid ") }, "\(started.stderr)")
+        }
+    }
+
     @Test("shell completions for bash, zsh and fish know ctl's subcommands", .tags(.hostOnly))
     func completions() async throws {
         for shell in ["bash", "zsh", "fish"] {
