@@ -11,6 +11,13 @@ public final class CgroupTree: Sendable {
     private let createdDirectories: [String]
     /// Set when Steward moved its own processes into a leaf to obey v2's no-internal-processes rule.
     private let leaf: String?
+    /// The root directory (of the hierarchy that tracks processes), open and flock'ed for as long as
+    /// this tree exists; -1 when another tree holds the lock.
+    private let rootLock: Int32
+
+    /// Whether this tree is the only one using its root: another Steward (or another tree of this
+    /// process) with the same root holds the lock, and then the services' cgroups may be its.
+    public var ownsRootAlone: Bool { rootLock >= 0 }
 
     /// Name of the leaf Steward moves itself into on v2; service names may not take it.
     public static let supervisorLeafName = "steward"
@@ -65,6 +72,16 @@ public final class CgroupTree: Sendable {
         }
         self.createdDirectories = created
         self.leaf = leaf
+        // The kernel drops the lock with the descriptor, so a Steward that was killed holds none.
+        let tracking = v2Root ?? v1Roots.first { $0.controllers.contains("freezer") }?.path
+            ?? v1Roots.first { $0.controllers.contains("memory") }?.path ?? v1Roots.first?.path
+        let lock = tracking.map { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } ?? -1
+        if lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) != 0 {
+            close(lock)
+            rootLock = -1
+        } else {
+            rootLock = lock
+        }
     }
 
     public func service(named name: String) -> ServiceCgroup {
@@ -79,6 +96,7 @@ public final class CgroupTree: Sendable {
     /// Removes what `init` created and moves Steward back out of its leaf. Service cgroups must
     /// have been removed first.
     public func tearDown() {
+        if rootLock >= 0 { close(rootLock) }
         for directory in createdDirectories.reversed() where directory != leaf {
             try? CgroupFile.removeDirectory(directory)
         }

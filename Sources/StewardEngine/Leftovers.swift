@@ -15,8 +15,14 @@ import StewardConfig
 /// root is not known to be Steward's (with the default root, Steward's own cgroup, that may be the
 /// whole hierarchy when Steward runs in the root cgroup).
 enum Leftovers {
-    /// Stops and removes the populated cgroups of `services`, side by side.
+    /// Stops and removes the populated cgroups of `services`, side by side. Not when another live
+    /// Steward uses the same cgroup root (it holds the root's lock): then they may be its services,
+    /// and starting one of the same name fails as it always did ("cgroup already holds process").
     static func stopAll(_ services: [ServiceConfiguration], in tree: CgroupTree, logger: Logger) async {
+        guard tree.ownsRootAlone else {
+            logger.notice("another Steward uses this cgroup root: populated service cgroups are left to it")
+            return
+        }
         await withTaskGroup(of: Void.self) { group in
             for service in services {
                 let cgroup = tree.service(named: service.name)

@@ -28,12 +28,14 @@ struct CLITests {
         private let pump: OutputPump
 
         /// With `openFilesSoft`, steward starts with that soft RLIMIT_NOFILE (as systemd's 1024).
-        /// `cgroup` names steward's cgroup below the tree's root.
+        /// `cgroup` names steward's cgroup below the tree's root; with `joining`, another steward
+        /// may run there already.
         init(
-            _ arguments: [String], in tree: CgroupTree, cgroup name: String = "cli", environment extra: [String: String] = [:], openFilesSoft: Int? = nil
+            _ arguments: [String], in tree: CgroupTree, cgroup name: String = "cli", joining: Bool = false,
+            environment extra: [String: String] = [:], openFilesSoft: Int? = nil
         ) async throws {
             cgroup = tree.service(named: name)
-            try cgroup.create()
+            if !joining { try cgroup.create() }
             output = CollectingSink()
             pump = try OutputPump(service: "steward", sink: output)
             let exit = self.exit
