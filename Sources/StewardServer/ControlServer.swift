@@ -63,10 +63,12 @@ public struct ControlServer: Service {
         router.get("v1/services/:name/logs") { request, context in
             let name = try context.parameters.require("name")
             guard supervisor.service(named: name) != nil else { return try Self.unknown(name) }
-            let lines = try request.uri.queryParameters.get("lines").map { text -> Int in
-                guard let lines = Int(text), lines >= 0 else { throw HTTPError(.badRequest, message: "lines must be a count, got \"\(text)\"") }
-                return lines
-            } ?? 100
+            var lines = 100
+            if let text = request.uri.queryParameters.get("lines") {
+                guard let count = Int(text), count >= 0 else { return try badRequest("lines must be a count, got \"\(text)\"") }
+                // The ring holds less anyway; the journal could hold a service's whole history.
+                lines = min(count, Self.maximumLines)
+            }
             let follow = request.uri.queryParameters.get("follow").map { $0 != "0" && $0 != "false" } ?? false
             let headers: HTTPFields = [.contentType: "application/x-ndjson"]
             do {
@@ -87,22 +89,26 @@ public struct ControlServer: Service {
             let name = try context.parameters.require("name")
             let verb = try context.parameters.require("command")
             let wait = request.uri.queryParameters.get("wait").map { $0 != "0" && $0 != "false" } ?? true
-            let timeout = try request.uri.queryParameters.get("timeout").map { text -> Duration in
+            var timeout = Duration.seconds(120)
+            if let text = request.uri.queryParameters.get("timeout") {
                 guard let seconds = Double(text), seconds >= 0, seconds <= 86_400 else {
-                    throw HTTPError(.badRequest, message: "timeout must be seconds from 0 to 86400, got \"\(text)\"")
+                    return try badRequest("timeout must be seconds from 0 to 86400, got \"\(text)\"")
                 }
-                return .milliseconds(Int64(seconds * 1000))
-            } ?? .seconds(120)
+                timeout = .milliseconds(Int64(seconds * 1000))
+            }
             let command: ServiceCommand
             switch verb {
             case "start": command = .start
             case "stop": command = .stop
             case "restart": command = .restart
             case "signal":
-                let body = try await request.decode(as: ControlAPI.SignalRequest.self, context: context)
-                guard let number = SignalName.parse(body.signal) else {
-                    return try json(ControlAPI.ErrorReply(error: "unknown signal \"\(body.signal)\""), status: .badRequest)
+                let body: ControlAPI.SignalRequest
+                do {
+                    body = try await request.decode(as: ControlAPI.SignalRequest.self, context: context)
+                } catch {
+                    return try badRequest("expected {\"signal\": \"HUP\", \"all_processes\": false}")
                 }
+                guard let number = SignalName.parse(body.signal) else { return try badRequest("unknown signal \"\(body.signal)\"") }
                 command = .signal(number, to: body.allProcesses == true ? .wholeCgroup : .mainProcess)
             default:
                 return try json(ControlAPI.ErrorReply(error: "unknown command \"\(verb)\" (start, stop, restart, signal)"), status: .notFound)
@@ -127,6 +133,8 @@ public struct ControlServer: Service {
                     started: plan.added, stopped: plan.removed, restarted: plan.changed, unchanged: plan.unchanged,
                     needsStewardRestart: plan.needsStewardRestart
                 ))
+            } catch let refused as Supervisor.ReloadRefused {
+                return try json(ControlAPI.ErrorReply(error: "\(refused); nothing changed"), status: .conflict)
             } catch {
                 return try json(ControlAPI.ErrorReply(error: "\(error); nothing changed"), status: .unprocessableContent)
             }
@@ -134,7 +142,12 @@ public struct ControlServer: Service {
         let application = Application(
             router: router,
             server: HTTPServerBuilder { responder in ListenerChannel(responder: responder, limits: limits) },
-            configuration: ApplicationConfiguration(address: .unixDomainSocket(path: socket.path), backlog: limits.maxConnections),
+            configuration: ApplicationConfiguration(
+                address: .unixDomainSocket(path: socket.path),
+                // Past the limit, connections wait in the kernel's accept queue, not in Steward.
+                backlog: limits.maxConnections,
+                availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections, logger: logger)
+            ),
             onServerRunning: { _ in
                 do {
                     try socket.restrictAccess()
@@ -153,6 +166,9 @@ public struct ControlServer: Service {
             logs.close()
         }
     }
+
+    /// The most lines one logs request gets.
+    static let maximumLines = 100_000
 
     private static func unknown(_ name: String) throws -> Response {
         try json(ControlAPI.ErrorReply(error: "unknown service \"\(name)\""), status: .notFound)
@@ -177,19 +193,26 @@ private struct CommandWait {
         }
         if case .signal = command { return make(.done, "sent") }
         guard let timeout else { return make(.accepted, phase) }
-        let settled = await withTaskGroup(of: ServiceSnapshot?.self) { group in
+        enum Waited { case settled(ServiceSnapshot), gone, timedOut }
+        let waited = await withTaskGroup(of: Waited.self) { group in
             group.addTask { [supervisor, name] in
-                await supervisor.waitUntil(name) { ![.starting, .stopping].contains($0.state.phase) }
+                // Nil: a reload removed the service meanwhile (or the wait was cancelled).
+                await supervisor.waitUntil(name) { ![.starting, .stopping].contains($0.state.phase) }.map(Waited.settled) ?? .gone
             }
             group.addTask {
                 try? await Task.sleep(for: timeout)
-                return nil
+                return .timedOut
             }
-            let first = await group.next() ?? nil
+            let first = await group.next() ?? .timedOut
             group.cancelAll()
             return first
         }
-        guard let settled else { return make(.timeout, "still \(supervisor.snapshot(of: name)?.state.phase.rawValue ?? phase) after \(timeout)") }
+        let settled: ServiceSnapshot
+        switch waited {
+        case .settled(let snapshot): settled = snapshot
+        case .gone: return make(.failed, "removed by a reload")
+        case .timedOut: return make(.timeout, "still \(supervisor.snapshot(of: name)?.state.phase.rawValue ?? phase) after \(timeout)")
+        }
         switch (command, settled.state) {
         case (.stop, .running), (.stop, .backoff):
             return make(.failed, settled.state.phase.rawValue)
@@ -211,6 +234,10 @@ private struct CommandWait {
             status: supervisor.service(named: name).map(ServiceStatus.init(reading:))
         )
     }
+}
+
+private func badRequest(_ message: String) throws -> Response {
+    try json(ControlAPI.ErrorReply(error: message), status: .badRequest)
 }
 
 /// One JSON object per line.

@@ -36,8 +36,10 @@ struct ControlOptions: ParsableArguments {
         guard timeout > 0, timeout <= 86_400 else { throw ValidationError("--timeout: seconds from 0 to 86400") }
     }
 
+    /// The client waits 10 s longer than it asks Steward to wait for a service, so that Steward's
+    /// own "still stopping after …" answer arrives rather than the client giving up first.
     func client() throws -> ControlClient {
-        ControlClient(socketPath: try socketPath(), timeout: .milliseconds(Int64(timeout * 1000)))
+        ControlClient(socketPath: try socketPath(), timeout: .milliseconds(Int64(timeout * 1000)) + .seconds(10))
     }
 
     private func socketPath() throws -> String {
@@ -210,11 +212,13 @@ func perform(_ verb: String, on selection: ServiceSelection, control: ControlOpt
             case .failed: worst = worst ?? .failed
             case .timeout: worst = .timeout
             }
-        case .failure(let failure as CtlFailure) where failure.kind == .unknownService:
+        case .failure(let failure as CtlFailure):
+            // One service's failure (unknown, no answer in time) does not hide the others' lines.
             print("\(name): \(failure.message)")
-            worst = worst ?? .unknownService
+            worst = failure.kind == .timeout || worst == nil ? failure.kind : worst
         case .failure(let error):
-            throw error
+            print("\(name): \(error)")
+            worst = worst ?? .failed
         }
     }
     if let worst { throw ExitCode(worst.rawValue) }

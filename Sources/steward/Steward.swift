@@ -66,11 +66,14 @@ struct Run: AsyncParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
-    /// The [control] socket, or the default one for this file.
-    private func claimControlSocket(_ settings: ControlSettings) throws -> ControlSocket {
+    /// The [control] socket, or the default one for this file; none (said in the log) for a user
+    /// other than root without a runtime directory (a container's `--user`), where there is no
+    /// default place for it.
+    private func claimControlSocket(_ settings: ControlSettings, logger: Logger) throws -> ControlSocket? {
         let runtime = getenv("XDG_RUNTIME_DIR").map { String(cString: $0) }
         guard let path = settings.socket ?? ControlSettings.defaultSocketPath(forConfig: config, userID: getuid(), runtimeDirectory: runtime) else {
-            throw CommandFailure(description: "\(config): control.socket: no default without XDG_RUNTIME_DIR; set one")
+            logger.notice("no control socket: not root and no XDG_RUNTIME_DIR to put it in; set [control] socket for steward ctl")
+            return nil
         }
         do {
             return try ControlSocket.claim(path: path, group: settings.group)
@@ -84,7 +87,7 @@ struct Run: AsyncParsableCommand {
         let logger = logging.makeLogger()
         raiseOpenFileLimit(logger: logger)
         limitMallocRetention()
-        let control = try claimControlSocket(configuration.control)
+        let control = try claimControlSocket(configuration.control, logger: logger)
         let observer = SystemdNotifier()
         let (output, logs) = logging.serviceOutput(keeping: configuration.control)
         let supervisor = try Supervisor(configuration: configuration, output: output, logger: logger)

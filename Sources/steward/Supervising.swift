@@ -60,6 +60,9 @@ struct Supervising {
         }
         // Each server says once that it listens (nil) or why it could not (its error).
         let (announcements, announce) = AsyncStream.makeStream(of: (Int, String?).self)
+        // The control socket is created with the mode its bind gets from the umask: owner only,
+        // from the first moment. The umask is restored before any service starts (they inherit it).
+        let umaskBefore = control.map { _ in umask(ControlSocket.bindingUmask) }
         let listened = Listened()
         let failure: CannotListen? = await withTaskGroup(of: Void.self) { tasks in
             var groups: [ServiceGroup] = []
@@ -84,12 +87,14 @@ struct Supervising {
             var pending = Set(servers.indices)
             for await (index, error) in announcements where pending.contains(index) {
                 if let error {
+                    if let umaskBefore { umask(umaskBefore) }
                     for group in groups { await group.triggerGracefulShutdown() }
                     return CannotListen(listener: servers[index].listener, reason: error)
                 }
                 pending.remove(index)
                 if pending.isEmpty { break }
             }
+            if let umaskBefore { umask(umaskBefore) }
             await run(untilSettled: untilSettled, forwardStopSignal: forwardStopSignal, reload: reloading)
             for group in groups { await group.triggerGracefulShutdown() }
             return nil

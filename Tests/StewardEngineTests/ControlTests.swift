@@ -237,6 +237,12 @@ extension CLITests {
             close(fd)
             #expect(String(decoding: buffer.prefix(max(0, count)), as: UTF8.self).hasPrefix("HTTP/1.1 400"))
             #expect(try await ctl(["--socket", socket, "status"]).status == 0, "Steward still serves")
+            // Bad values are 400 with the API's one-line error body.
+            for (method, path, body) in [("GET", "/v1/services/idle/logs?lines=many", ""), ("POST", "/v1/services/idle/stop?timeout=nan", ""),
+                                         ("POST", "/v1/services/idle/signal", "{not json")] {
+                let answer = try curl(socket, method, path, body: body)
+                #expect(answer.hasPrefix("400 {\"error\":\""), "\(method) \(path): \(answer)")
+            }
 
             // A second Steward on the same socket refuses to start and leaves the first one alone.
             let otherTree = try scratchCgroupTree()
@@ -534,6 +540,21 @@ extension CLITests {
             #expect(try await withDeadline("exec ends once its service is stopped") { await steward.waitForExit() } == .exited(143))
         }
     }
+}
+
+/// `curl --unix-socket`: "STATUS BODY". Only stdout is read (the engine's reaper in the test
+/// process may take curl's exit status).
+private func curl(_ socket: String, _ method: String, _ path: String, body: String) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+    process.arguments = ["--silent", "--max-time", "10", "--unix-socket", socket, "-X", method, "--data-raw", body,
+                         "--write-out", "\n%{http_code}", "http://steward" + path]
+    let out = Pipe()
+    process.standardOutput = out
+    try process.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    let parts = text.split(separator: "\n", omittingEmptySubsequences: false)
+    return "\(parts.last ?? "") " + parts.dropLast().joined(separator: "\n")
 }
 
 /// A connected Unix stream socket (-1 on failure).
