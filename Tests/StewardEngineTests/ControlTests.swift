@@ -467,26 +467,34 @@ extension CLITests {
         let tree = try scratchCgroupTree()
         defer { tree.tearDown() }
         let first = try await StewardProcess(["run", "--config", config, "--log-target", "console"], in: tree)
-        let web = Int32(try await announcedPid(first, "web"))
-        let leaf = tree.layout.mode == .unified ? "cli/" + CgroupTree.supervisorLeafName : "cli"
-        // Its own config, so its own control socket: only the cgroup is shared.
-        let otherConfig = try writeConfig("[services.web]\ncommand = [\"/bin/sh\", \"-c\", \"echo web $$; exec sleep 1000\"]\n")
-        defer { try? FileManager.default.removeItem(atPath: otherConfig) }
-        let second = try await StewardProcess(["run", "--config", otherConfig, "--log-target", "console"], in: tree, cgroup: leaf, joining: true)
-        _ = try await withDeadline("the second Steward to leave the cgroups alone") {
-            await second.output.waitForLine { $0.text.contains("another Steward uses this cgroup root") }
+        var second: StewardProcess?
+        do {
+            let web = Int32(try await announcedPid(first, "web"))
+            let leaf = tree.layout.mode == .unified ? "cli/" + CgroupTree.supervisorLeafName : "cli"
+            // Its own config, so its own control socket: only the cgroup is shared.
+            let otherConfig = try writeConfig("[services.web]\ncommand = [\"/bin/sh\", \"-c\", \"echo web $$; exec sleep 1000\"]\n")
+            defer { try? FileManager.default.removeItem(atPath: otherConfig) }
+            let joined = try await StewardProcess(["run", "--config", otherConfig, "--log-target", "console"], in: tree, cgroup: leaf, joining: true)
+            second = joined
+            _ = try await withDeadline("the second Steward to leave the cgroups alone") {
+                await joined.output.waitForLine { $0.text.contains("another Steward uses this cgroup root") }
+            }
+            _ = try await withDeadline("the second Steward's web to be refused its cgroup") {
+                await joined.output.waitForLine { $0.text.contains("cgroup already holds process") }
+            }
+            #expect(kill(web, 0) == 0, "the first Steward's web still runs")
+            #expect(!first.output.lines.contains { $0.text.hasPrefix("web | web ") && $0.text != "web | web \(web)" }, "and was not restarted")
+            kill(joined.pid, SIGTERM)
+            _ = try await withDeadline("the second Steward to exit") { await joined.waitForExit() }
+            #expect(kill(web, 0) == 0, "the second Steward's stop leaves the first one's web running")
+            kill(first.pid, SIGTERM)
+            #expect(try await withDeadline("the first Steward to exit") { await first.waitForExit() } == .exited(0))
+        } catch {
+            await second?.cleanUp()
+            await first.cleanUp()
+            throw error
         }
-        _ = try await withDeadline("the second Steward's web to be refused its cgroup") {
-            await second.output.waitForLine { $0.text.contains("cgroup already holds process") }
-        }
-        #expect(kill(web, 0) == 0, "the first Steward's web still runs")
-        #expect(!first.output.lines.contains { $0.text.hasPrefix("web | web ") && $0.text != "web | web \(web)" }, "and was not restarted")
-        kill(second.pid, SIGTERM)
-        _ = try await withDeadline("the second Steward to exit") { await second.waitForExit() }
-        #expect(kill(web, 0) == 0, "the second Steward's stop leaves the first one's web running")
-        kill(first.pid, SIGTERM)
-        #expect(try await withDeadline("the first Steward to exit") { await first.waitForExit() } == .exited(0))
-        await second.cleanUp()
+        await second?.cleanUp()
         await first.cleanUp()
     }
 
