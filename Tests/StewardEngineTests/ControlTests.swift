@@ -135,7 +135,7 @@ extension CLITests {
             #expect(((services["web"]?["memory"] as? [String: Any])?["anon_bytes"] as? Int ?? 0) > 0)
 
             let table = try await ctl(["--socket", socket, "status"])
-            #expect(table.status == 0)
+            #expect(table.status == 0, "\(table)")
             let rows = table.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
             #expect(rows.first?.prefix(4) == ["NAME", "STATE", "PID", "UPTIME"])
             #expect(rows.dropFirst().map { Array($0.prefix(3)) } == [["other", "running", "\(other)"], ["web", "running", "\(web)"], ["worker", "running", "\(worker)"]])
@@ -160,7 +160,8 @@ extension CLITests {
             #expect(services["web"]?["pid"] as? Int == web && services["worker"]?["pid"] as? Int == newWorker)
 
             // stop again: nothing to do, still a success; start brings it back.
-            #expect(try await ctl(["--socket", socket, "stop", "other"]).status == 0)
+            let answer = try await ctl(["--socket", socket, "stop", "other"])
+            #expect(answer.status == 0, "\(answer)")
             let started = try await ctl(["--socket", socket, "start", "other"])
             let newOther = try await announcedPid(steward, "other", occurrence: 2)
             #expect(started.status == 0 && started.stdout == "other: running (pid \(newOther))\n", "\(started)")
@@ -254,7 +255,8 @@ extension CLITests {
                 await second.output.waitForLine { $0.text.contains("another Steward is listening on \(socket)") }
             }
             await second.cleanUp()
-            #expect(try await ctl(["--socket", socket, "status"]).status == 0)
+            let answer = try await ctl(["--socket", socket, "status"])
+            #expect(answer.status == 0, "\(answer)")
             // Killed, Steward leaves its socket behind, with nobody listening on it.
             kill(steward.pid, SIGKILL)
             _ = try await withDeadline("exit") { await steward.waitForExit() }
@@ -262,7 +264,8 @@ extension CLITests {
         }
         try await withSteward(["run", "--config", config]) { steward in
             _ = try await announcedPid(steward, "idle")
-            #expect(try await ctl(["--socket", socket, "status"]).status == 0)
+            let answer = try await ctl(["--socket", socket, "status"])
+            #expect(answer.status == 0, "\(answer)")
         }
     }
 
