@@ -51,7 +51,7 @@ def own_cgroup_directories():
 
 
 def service_files(directories, name):
-    """The files CgroupReader.sample() reads for one service (keep in step with CgroupReader.swift)."""
+    """The files CgroupReader.sample() reads for one service (keep in step with CgroupFilePass.swift)."""
     def existing(*paths):
         return [path for path in paths if os.path.exists(path)]
     v2 = directories.get("")

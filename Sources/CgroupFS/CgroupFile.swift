@@ -41,23 +41,35 @@ public enum CgroupFile {
     }
 
     /// Reads from offset 0 of a kept descriptor: kernel files regenerate their content on each
-    /// read at offset 0, at half the cost of open/read/close.
+    /// read at offset 0, at half the cost of open/read/close. Reads until read() returns 0.
     public static func readText(_ fd: FileDescriptor, path: String) throws(CgroupFSError) -> String {
-        var result: [UInt8] = []
-        var offset: Int64 = 0
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count: Int
-            do {
-                count = try chunk.withUnsafeMutableBytes { try fd.read(fromAbsoluteOffset: offset, into: $0, retryOnInterrupt: true) }
-            } catch {
-                throw CgroupFSError(path: path, operation: "read", errno: error as? Errno ?? .ioError)
+        // Cgroup files are small: a stack buffer holds the whole file, so a scrape of hundreds of
+        // them allocates only their Strings. A larger file spills into an array.
+        let text: Result<String, CgroupFSError> = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { buffer in
+            var spilled: [UInt8] = []
+            var filled = 0
+            var offset: Int64 = 0
+            while true {
+                if filled == buffer.count {
+                    spilled.append(contentsOf: buffer)
+                    filled = 0
+                }
+                let count: Int
+                do {
+                    count = try fd.read(fromAbsoluteOffset: offset, into: UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buffer)[filled...]), retryOnInterrupt: true)
+                } catch {
+                    return .failure(CgroupFSError(path: path, operation: "read", errno: error as? Errno ?? .ioError))
+                }
+                if count == 0 { break }
+                filled += count
+                offset += Int64(count)
             }
-            if count == 0 { break }
-            result.append(contentsOf: chunk[..<count])
-            offset += Int64(count)
+            let tail = UnsafeBufferPointer(rebasing: buffer[..<filled])
+            guard !spilled.isEmpty else { return .success(String(decoding: tail, as: UTF8.self)) }
+            spilled.append(contentsOf: tail)
+            return .success(String(decoding: spilled, as: UTF8.self))
         }
-        return String(decoding: result, as: UTF8.self)
+        return try text.get()
     }
 
     public static func write(_ text: String, to path: String) throws(CgroupFSError) {

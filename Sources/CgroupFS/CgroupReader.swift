@@ -47,13 +47,14 @@ public struct CgroupSample: Sendable {
 public final class CgroupReader: Sendable {
     public let cgroup: ServiceCgroup
     private let ticksPerSecond: UInt64
+    private let paths: CgroupFilePaths
     private let budget: DescriptorBudget
     /// The lock also serialises concurrent reads of this service.
     private let state = Mutex(State())
 
     private struct State {
-        /// Kept descriptors by path.
-        var kept: [String: FileDescriptor] = [:]
+        /// Kept descriptors by `CgroupFileKind`.
+        var kept = [FileDescriptor?](repeating: nil, count: CgroupFileKind.allCases.count)
         /// CPU, OOM kills and pressure of every run whose cgroup is gone.
         var endedRuns = CgroupCounters.none
         /// A run's cgroup exists and its counters are not in `endedRuns` yet.
@@ -74,6 +75,7 @@ public final class CgroupReader: Sendable {
 
     public init(cgroup: ServiceCgroup, budget: DescriptorBudget, ticksPerSecond: UInt64 = CgroupReader.clockTicksPerSecond) {
         self.cgroup = cgroup
+        self.paths = CgroupFilePaths(cgroup)
         self.budget = budget
         self.ticksPerSecond = ticksPerSecond
     }
@@ -100,7 +102,7 @@ public final class CgroupReader: Sendable {
     /// Only the memory classes (what the memory guard samples): nil when the cgroup does not exist or
     /// its memory files could not be read.
     public func memory() -> MemoryClasses? {
-        state.withLock { pass(&$0) { $0.memory(of: cgroup) } } ?? nil
+        state.withLock { pass(&$0) { $0.memory() } } ?? nil
     }
 
     /// What the memory guard compares with `limitBytes`: the usage counters' upper bound when it is
@@ -111,8 +113,8 @@ public final class CgroupReader: Sendable {
             // Between runs nothing is read: a read would reopen files of a cgroup being removed.
             guard state.runIsLive else { return nil }
             return pass(&state) { pass -> UInt64? in
-                if let bound = pass.guardedUpperBound(of: cgroup), bound <= limitBytes { return bound }
-                return pass.memory(of: cgroup)?.guardedAnonBytes(includingShmem: includingShmem)
+                if let bound = pass.guardedUpperBound(), bound <= limitBytes { return bound }
+                return pass.memory()?.guardedAnonBytes(includingShmem: includingShmem)
             }
         } ?? nil
     }
@@ -143,12 +145,14 @@ public final class CgroupReader: Sendable {
 
     /// The whole cgroup, read under the caller's hold of `state`.
     private func sample(_ state: inout State) -> CgroupSample? {
-        pass(&state) { $0.sample(of: cgroup, ticksPerSecond: ticksPerSecond) }
+        pass(&state) { $0.sample(ticksPerSecond: ticksPerSecond) }
     }
 
     /// One pass over the cgroup's files with the kept descriptors; nil once the cgroup is gone.
     private func pass<T>(_ state: inout State, _ body: (inout FilePass) -> T) -> T? {
-        var reading = FilePass(kept: state.kept, budget: budget, cgroup: cgroup)
+        var reading = FilePass(kept: state.kept, paths: paths, budget: budget, cgroup: cgroup)
+        // The pass holds the only reference, so a descriptor it keeps does not copy the array.
+        state.kept = []
         let result = body(&reading)
         state.kept = reading.kept
         if reading.cgroupIsGone {
@@ -158,10 +162,13 @@ public final class CgroupReader: Sendable {
         return result
     }
 
-    private func closeAll(_ kept: inout [String: FileDescriptor]) {
-        for fd in kept.values { try? fd.close() }
-        budget.giveBack(kept.count)
-        kept.removeAll()
+    private func closeAll(_ kept: inout [FileDescriptor?]) {
+        for index in kept.indices {
+            guard let fd = kept[index] else { continue }
+            try? fd.close()
+            budget.giveBack(1)
+            kept[index] = nil
+        }
     }
 }
 
@@ -193,173 +200,6 @@ public final class DescriptorBudget: Sendable {
 
     func giveBack(_ count: Int) {
         available.add(count, ordering: .relaxed)
-    }
-}
-
-/// One pass over a cgroup's files; collects errors and notices when the cgroup disappears.
-private struct FilePass {
-    var kept: [String: FileDescriptor]
-    let budget: DescriptorBudget
-    /// Whose directories tell, when a file is missing, whether the whole cgroup is gone.
-    let cgroup: ServiceCgroup
-    var errors: [any Error] = []
-    var cgroupIsGone = false
-
-    init(kept: [String: FileDescriptor], budget: DescriptorBudget, cgroup: ServiceCgroup) {
-        self.kept = kept
-        self.budget = budget
-        self.cgroup = cgroup
-    }
-
-    mutating func memory(of cgroup: ServiceCgroup) -> MemoryClasses? {
-        switch cgroup.mode {
-        case .unified:
-            guard let directory = cgroup.v2Directory else { return nil }
-            return v2Memory(
-                stat: text(directory + "/memory.stat"),
-                current: text(directory + "/memory.current"),
-                swapCurrent: text(directory + "/memory.swap.current", optional: true)
-            )
-        case .hybrid, .legacy:
-            guard let directory = cgroup.v1Directory(for: "memory") else { return nil }
-            return v1Memory(
-                stat: text(directory + "/memory.stat"),
-                usage: text(directory + "/memory.usage_in_bytes"),
-                kmemUsage: text(directory + "/memory.kmem.usage_in_bytes", optional: true)
-            )
-        }
-    }
-
-    /// `MemoryClasses.guardedUpperBound` from the usage and swap counters.
-    mutating func guardedUpperBound(of cgroup: ServiceCgroup) -> UInt64? {
-        func value(_ path: String, optional: Bool = false) -> UInt64? {
-            parse(text(path, optional: optional)) { try SingleValue.integer($0, file: $1) }
-        }
-        switch cgroup.mode {
-        case .unified:
-            guard let directory = cgroup.v2Directory, let current = value(directory + "/memory.current") else { return nil }
-            return MemoryClasses.guardedUpperBound(usageBytes: current, swapBytes: value(directory + "/memory.swap.current", optional: true))
-        case .hybrid, .legacy:
-            guard let directory = cgroup.v1Directory(for: "memory") else { return nil }
-            // With swap accounting, memsw is usage and swap in one counter; without, there is no swap to count.
-            let usage = value(directory + "/memory.memsw.usage_in_bytes", optional: true) ?? value(directory + "/memory.usage_in_bytes")
-            return usage.map { MemoryClasses.guardedUpperBound(usageBytes: $0, swapBytes: nil) }
-        }
-    }
-
-    mutating func sample(of cgroup: ServiceCgroup, ticksPerSecond: UInt64) -> CgroupSample {
-        var sample = CgroupSample(memory: memory(of: cgroup))
-        switch cgroup.mode {
-        case .unified:
-            guard let directory = cgroup.v2Directory else { break }
-            sample.oomKills = parse(text(directory + "/memory.events")) { try MemoryEvents(parsing: $0, file: $1).oomKill }
-            sample.cpu = parse(text(directory + "/cpu.stat")) { try CPUStat(parsing: $0, file: $1) }
-            sample.pids = parse(text(directory + "/pids.current", optional: true)) { try SingleValue.integer($0, file: $1) }
-        case .hybrid, .legacy:
-            if let memory = cgroup.v1Directory(for: "memory") {
-                sample.oomKills = parse(text(memory + "/memory.oom_control")) { try MemoryEvents(parsing: $0, file: $1).oomKill }
-            }
-            // A hybrid host's v2 tree keeps cpu.stat without any controller, in microseconds; v1
-            // cpuacct.stat only counts USER_HZ ticks, so it is the fallback for pure v1.
-            if cgroup.mode == .hybrid, let v2 = cgroup.v2Directory {
-                sample.cpu = parse(text(v2 + "/cpu.stat")) { try CPUStat(parsing: $0, file: $1) }
-            } else if let cpuacct = cgroup.v1Directory(for: "cpuacct") {
-                sample.cpu = parse(text(cpuacct + "/cpuacct.stat")) {
-                    try CPUStat(parsingCpuacctStat: $0, file: $1, usageNanoseconds: nil, ticksPerSecond: ticksPerSecond)
-                }
-            }
-            if let pids = cgroup.v1Directory(for: "pids") {
-                sample.pids = parse(text(pids + "/pids.current")) { try SingleValue.integer($0, file: $1) }
-            }
-        }
-        if let v2 = cgroup.v2Directory {
-            sample.memoryPressure = parse(text(v2 + "/memory.pressure", optional: true)) { try Pressure(parsing: $0, file: $1) }
-        }
-        sample.errors = errors
-        return sample
-    }
-
-    private mutating func v2Memory(stat: File?, current: File?, swapCurrent: File?) -> MemoryClasses? {
-        // A broken optional file leaves only its own value out.
-        let swap = parse(swapCurrent) { try SingleValue.integer($0, file: $1) }
-        guard let stat, let current else { return nil }
-        return parse(stat) { text, path in
-            try MemoryClasses.v2(
-                stat: MemoryStat(parsing: text, file: path, version: .v2),
-                current: SingleValue.integer(current.text, file: current.path),
-                swapCurrent: swap
-            )
-        }
-    }
-
-    private mutating func v1Memory(stat: File?, usage: File?, kmemUsage: File?) -> MemoryClasses? {
-        let kmem = parse(kmemUsage) { try SingleValue.integer($0, file: $1) }
-        guard let stat, let usage else { return nil }
-        return parse(stat) { text, path in
-            try MemoryClasses.v1(
-                stat: MemoryStat(parsing: text, file: path, version: .v1),
-                usageInBytes: SingleValue.integer(usage.text, file: usage.path),
-                kmemUsageInBytes: kmem
-            )
-        }
-    }
-
-    struct File {
-        var path: String
-        var text: String
-    }
-
-    private mutating func parse<T>(_ file: File?, _ parser: (String, String) throws -> T?) -> T? {
-        guard let file else { return nil }
-        do {
-            return try parser(file.text, file.path)
-        } catch {
-            errors.append(error)
-            return nil
-        }
-    }
-
-    /// The file's text; nil if it is absent or unreadable. Absence is an error unless `optional` (a
-    /// host may lack the file), and marks the cgroup gone when one of its directories has vanished.
-    private mutating func text(_ path: String, optional: Bool = false) -> File? {
-        guard !cgroupIsGone else { return nil }
-        do {
-            return File(path: path, text: try read(path))
-        } catch {
-            if error.errno == .noSuchFileOrDirectory || error.errno == .operationNotSupportedByDevice {
-                if !cgroup.allDirectories.allSatisfy(CgroupFile.exists) {
-                    cgroupIsGone = true
-                    return nil
-                }
-                if optional && error.errno == .noSuchFileOrDirectory { return nil }
-            }
-            errors.append(error)
-            return nil
-        }
-    }
-
-    /// Reads through the kept descriptor; a stale one (ENODEV: its cgroup was removed, perhaps
-    /// recreated since) is replaced by a fresh open once.
-    private mutating func read(_ path: String) throws(CgroupFSError) -> String {
-        if let fd = kept[path] {
-            do {
-                return try CgroupFile.readText(fd, path: path)
-            } catch where error.errno == .operationNotSupportedByDevice {
-                try? fd.close()
-                kept[path] = nil
-                budget.giveBack(1)
-            }
-        }
-        let fd = try CgroupFile.open(path, .readOnly)
-        let text: String
-        do {
-            text = try CgroupFile.readText(fd, path: path)
-        } catch {
-            try? fd.close()
-            throw error
-        }
-        if budget.take() { kept[path] = fd } else { try? fd.close() }
-        return text
     }
 }
 

@@ -3,7 +3,7 @@
 public struct CPUStat: Sendable, Equatable {
     public let version: CgroupVersion
     /// Every "key value" line as written: microseconds in v2 cpu.stat, USER_HZ ticks in v1 cpuacct.stat.
-    public let fields: [String: UInt64]
+    public let fields: FlatKeyedFields
     /// Total CPU time: v2 usage_usec, v1 cpuacct.usage (nanoseconds; nil if the caller did not read it).
     public let usageSeconds: Double?
     /// CPU time in user mode: v2 user_usec, v1 cpuacct.stat user.

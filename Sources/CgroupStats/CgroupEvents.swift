@@ -1,7 +1,7 @@
 /// v2 cgroup.events: whether the cgroup (or a descendant) still has processes, and whether it is frozen.
 public struct CgroupEvents: Sendable, Equatable {
     /// Every "key value" line, unknown keys included.
-    public let fields: [String: UInt64]
+    public let fields: FlatKeyedFields
 
     /// "populated" and "frozen", where present, must be 0 or 1: the kernel writes nothing else.
     public init(parsing text: String, file: String) throws(CgroupParseError) {

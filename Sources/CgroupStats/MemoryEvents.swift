@@ -2,7 +2,7 @@
 /// The two share only `oom_kill`; every accessor is nil when this file or kernel does not report it.
 public struct MemoryEvents: Sendable, Equatable {
     /// Every "key value" line, unknown keys included.
-    public let fields: [String: UInt64]
+    public let fields: FlatKeyedFields
 
     public init(parsing text: String, file: String) throws(CgroupParseError) {
         fields = try flatKeyed(text, file: file)

@@ -8,7 +8,7 @@ public struct MemoryStat: Sendable, Equatable {
     /// The file name given to the parser, repeated in errors about missing keys.
     public let file: String
     /// Every "key value" line, unknown keys included; bytes, or event counts for pg* keys.
-    public let fields: [String: UInt64]
+    public let fields: FlatKeyedFields
 
     public init(parsing text: String, file: String, version: CgroupVersion) throws(CgroupParseError) {
         self.version = version

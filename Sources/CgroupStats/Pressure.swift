@@ -64,18 +64,7 @@ public struct Pressure: Sendable, Equatable {
                 index += count
                 return true
             }
-            func digits() -> (value: UInt64, count: Int)? {
-                var value: UInt64 = 0
-                let start = index
-                while index < bytes.count, case let digit = bytes[index] &- UInt8(ascii: "0"), digit < 10 {
-                    let (times10, overflowed) = value.multipliedReportingOverflow(by: 10)
-                    let (sum, carried) = times10.addingReportingOverflow(UInt64(digit))
-                    guard !overflowed, !carried else { return nil }
-                    value = sum
-                    index += 1
-                }
-                return index > start ? (value, index - start) : nil
-            }
+            func digits() -> (value: UInt64, count: Int)? { scanDigits(bytes, at: &index) }
             func average() -> Double? {
                 guard let whole = digits(), expect("."), let hundredths = digits(), hundredths.count == 2 else { return nil }
                 return Double(whole.value) + Double(hundredths.value) / 100

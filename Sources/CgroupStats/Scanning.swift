@@ -25,49 +25,16 @@ func lines(of text: String, file: String) throws(CgroupParseError) -> [Line] {
 /// Parses a flat-keyed file: one "key value" pair per line, separated by a single space (memory.stat,
 /// memory.events, memory.oom_control, cpu.stat, cpuacct.stat, cgroup.events). Keys must be unique.
 /// An empty file yields no keys (the root's cpu.stat.local is empty); callers decide what is required.
-func flatKeyed(_ text: String, file: String) throws(CgroupParseError) -> [String: UInt64] {
+func flatKeyed(_ text: String, file: String) throws(CgroupParseError) -> FlatKeyedFields {
     // Scrapes parse hundreds of these: well-formed text takes the byte-level path; anything odd
     // goes through the strict one, which names the problem.
-    if let fields = wellFormedFlatKeyed(text) { return fields }
+    if let fields = FlatKeyedFields(wellFormed: text) { return fields }
     return try strictFlatKeyed(text, file: file)
 }
 
-/// The common case, byte by byte (13× faster than splitting Substrings); nil at the first thing
-/// that is not "key value\n", a duplicate key or a value beyond 64 bits.
-private func wellFormedFlatKeyed(_ text: String) -> [String: UInt64]? {
-    var text = text
-    return text.withUTF8 { bytes -> [String: UInt64]? in
-        var fields = [String: UInt64](minimumCapacity: 64)
-        var index = 0
-        while index < bytes.count {
-            let keyStart = index
-            while index < bytes.count, bytes[index] != UInt8(ascii: " ") {
-                guard isKeyByte(bytes[index]) else { return nil }
-                index += 1
-            }
-            guard index > keyStart, index < bytes.count else { return nil }
-            let key = String(decoding: UnsafeBufferPointer(rebasing: bytes[keyStart ..< index]), as: UTF8.self)
-            index += 1
-            let valueStart = index
-            var value: UInt64 = 0
-            while index < bytes.count, bytes[index] != UInt8(ascii: "\n") {
-                let digit = bytes[index] &- UInt8(ascii: "0")
-                guard digit < 10 else { return nil }
-                let (times10, overflowed) = value.multipliedReportingOverflow(by: 10)
-                let (sum, carried) = times10.addingReportingOverflow(UInt64(digit))
-                guard !overflowed, !carried else { return nil }
-                value = sum
-                index += 1
-            }
-            guard index > valueStart, fields.updateValue(value, forKey: key) == nil else { return nil }
-            index += 1
-        }
-        return fields
-    }
-}
-
-private func strictFlatKeyed(_ text: String, file: String) throws(CgroupParseError) -> [String: UInt64] {
-    var fields: [String: UInt64] = [:]
+private func strictFlatKeyed(_ text: String, file: String) throws(CgroupParseError) -> FlatKeyedFields {
+    var canonical = ""
+    var seen: Set<String> = []
     for line in try lines(of: text, file: file) {
         let parts = line.text.split(separator: " ", omittingEmptySubsequences: false)
         guard parts.count == 2, isKey(parts[0]) else {
@@ -75,11 +42,32 @@ private func strictFlatKeyed(_ text: String, file: String) throws(CgroupParseErr
         }
         let key = String(parts[0])
         let value = try unsignedInteger(parts[1], what: "value of '\(key)'", file: file, line: line.number)
-        guard fields.updateValue(value, forKey: key) == nil else {
+        guard seen.insert(key).inserted else {
             throw CgroupParseError(file: file, line: line.number, message: "duplicate key '\(key)'")
         }
+        canonical += "\(key) \(value)\n"
+    }
+    // What the strict parser accepts and the byte-level one does not is only a different spelling
+    // (a lone "\n" for no keys): its canonical form takes the byte-level path.
+    guard let fields = FlatKeyedFields(wellFormed: canonical) else {
+        throw CgroupParseError(file: file, line: nil, message: "keys that cannot be indexed")
     }
     return fields
+}
+
+/// The decimal number at `index` (its digits up to the first other byte), moving `index` past it; nil
+/// when there is no digit or the value does not fit in 64 bits. The byte-level paths' one number scanner.
+func scanDigits(_ bytes: UnsafeBufferPointer<UInt8>, at index: inout Int) -> (value: UInt64, count: Int)? {
+    var value: UInt64 = 0
+    let start = index
+    while index < bytes.count, case let digit = bytes[index] &- UInt8(ascii: "0"), digit < 10 {
+        let (times10, overflowed) = value.multipliedReportingOverflow(by: 10)
+        let (sum, carried) = times10.addingReportingOverflow(UInt64(digit))
+        guard !overflowed, !carried else { return nil }
+        value = sum
+        index += 1
+    }
+    return index > start ? (value, index - start) : nil
 }
 
 /// Kernel keys are lower-case identifiers, some with dots ("core_sched.force_idle_usec").
@@ -87,7 +75,7 @@ private func isKey(_ text: Substring) -> Bool {
     !text.isEmpty && text.utf8.allSatisfy(isKeyByte)
 }
 
-private func isKeyByte(_ byte: UInt8) -> Bool {
+func isKeyByte(_ byte: UInt8) -> Bool {
     switch byte {
     case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
          UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "."): true

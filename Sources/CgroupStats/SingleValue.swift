@@ -14,6 +14,9 @@ public enum SingleValue {
 
     /// The file's one non-negative integer.
     public static func integer(_ text: String, file: String) throws(CgroupParseError) -> UInt64 {
+        // Scrapes and the memory guard read several of these per service: digits and "\n" take the
+        // byte-level path; anything else goes through the strict one, which names the problem.
+        if let value = wellFormedInteger(text) { return value }
         let line = try onlyLine(of: text, file: file)
         return try unsignedInteger(line.text, what: "value", file: file, line: line.number)
     }
@@ -24,5 +27,15 @@ public enum SingleValue {
         if line.text == "max" { return .max }
         let value = try unsignedInteger(line.text, what: "limit", file: file, line: line.number)
         return value >= unlimitedThreshold ? .max : .bytes(value)
+    }
+}
+
+/// Digits and an optional final "\n" that fit in 64 bits, or nil.
+private func wellFormedInteger(_ text: String) -> UInt64? {
+    var text = text
+    return text.withUTF8 { bytes -> UInt64? in
+        var index = 0
+        guard let number = scanDigits(bytes, at: &index) else { return nil }
+        return index == bytes.count || index == bytes.count - 1 && bytes[index] == UInt8(ascii: "\n") ? number.value : nil
     }
 }

@@ -21,9 +21,11 @@ public final class MetricsCollector: Sendable {
 
     /// Every service, Steward's own process, and the health of this scrape.
     public func collect() -> [MetricFamily] {
+        let services = supervisor.services
         let started = ContinuousClock.now
-        let readings = supervisor.services.map(reading)
+        let reads = services.map { $0.reader.read() }
         let elapsed = ContinuousClock.now - started
+        let readings = zip(services, reads).map(reading)
         let errors = readings.reduce(0) { $0 + ($1.cgroup?.errors.count ?? 0) }
         let scrape = [
             MetricFamily(
@@ -47,13 +49,12 @@ public final class MetricsCollector: Sendable {
 
     /// One service's families; nil for a name Steward does not supervise.
     public func collect(service name: String) -> [MetricFamily]? {
-        supervisor.service(named: name).map { ServiceMetrics.families([reading($0)]) }
+        supervisor.service(named: name).map { ServiceMetrics.families([reading($0, $0.reader.read())]) }
     }
 
-    /// The service's cgroup read now, with its counters across runs, both from its reader (whose lock
+    /// The service's cgroup as its reader read it, with its counters across runs (the reader's lock
     /// keeps them consistent), joined with the supervisor's view of it.
-    private func reading(_ service: Supervisor.Service) -> ServiceReading {
-        let read = service.reader.read()
+    private func reading(_ service: Supervisor.Service, _ read: CgroupReader.Reading) -> ServiceReading {
         for error in read.sample?.errors ?? [] {
             logger.debug("cannot read a cgroup file: \(error)", metadata: ["service": "\(service.snapshot.name)"])
         }

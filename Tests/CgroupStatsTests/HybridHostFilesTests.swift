@@ -48,7 +48,7 @@ import Testing
         let usage = try SingleValue.integer(Self.text("cpuacct.usage"), file: "cpuacct.usage")
         let v1 = try CPUStat(parsingCpuacctStat: Self.text("cpuacct.stat"), file: "cpuacct.stat", usageNanoseconds: usage, ticksPerSecond: 100)
         #expect(v1.version == .v1)
-        #expect(v1.fields == ["user": 385, "system": 8])
+        #expect(v1.fields.dictionary == ["user": 385, "system": 8])
         #expect(v1.userSeconds == 3.85)
         #expect(v1.systemSeconds == 0.08)
         #expect(v1.usageSeconds == 3.938187472)

@@ -94,7 +94,7 @@ import Testing
         #expect(stat.systemSeconds == 0.2)
         // The root's cpu.stat.local is empty: a flat-keyed file may have no keys, the accessors are nil.
         let empty = try CPUStat(parsing: "", file: "cpu.stat.local")
-        #expect(empty.fields.isEmpty && empty.usageSeconds == nil)
+        #expect(empty.fields.count == 0 && empty.usageSeconds == nil)
     }
 
     @Test func pressureWithoutFullLine() throws {
