@@ -38,7 +38,7 @@ let package = Package(
             dependencies: ["CgroupStats", .product(name: "SystemPackage", package: "swift-system")]
         ),
         // Pure supervisor state machine and restart policy.
-        .target(name: "StewardCore"),
+        .target(name: "StewardCore", dependencies: ["CgroupStats"]),
         // The engine: performs the state machine's actions against the kernel.
         .target(
             name: "StewardEngine",
@@ -101,7 +101,7 @@ let package = Package(
         .testTarget(name: "StewardConfigTests", dependencies: ["StewardConfig", "StewardTOML"]),
         .testTarget(name: "StewardCoreTests", dependencies: ["StewardCore"]),
         .testTarget(name: "CgroupFSTests", dependencies: ["CgroupFS", "CgroupStats", "StewardTestSupport"]),
-        .testTarget(name: "StewardEngineTests", dependencies: ["StewardEngine", "CgroupFS", "CgroupStats", "StewardTestSupport"]),
+        .testTarget(name: "StewardEngineTests", dependencies: ["StewardEngine", "StewardConfig", "CgroupFS", "CgroupStats", "StewardTestSupport"]),
         .testTarget(
             name: "StewardMetricsTests",
             dependencies: [

@@ -61,6 +61,8 @@ public final class CgroupReader: Sendable {
         var runIsLive = false
         /// What the live run's cgroup had counted when the run began.
         var baseline = CgroupCounters.none
+        /// The highest counters `read` has returned: what metrics may have shown.
+        var reported = CgroupCounters.none
     }
 
     /// What a read found: the live cgroup (nil if there is none) and the service's counters since
@@ -93,9 +95,31 @@ public final class CgroupReader: Sendable {
     /// The live run's sample and the counters of all runs, consistent with each other.
     public func read() -> Reading {
         state.withLock { state in
-            guard state.runIsLive else { return Reading(sample: nil, counters: state.endedRuns) }
-            let live = sample(&state)
-            return Reading(sample: live, counters: state.endedRuns + (live?.counters.since(state.baseline) ?? .none))
+            let live = state.runIsLive ? sample(&state) : nil
+            let counters = state.runIsLive ? state.endedRuns + (live?.counters.since(state.baseline) ?? .none) : state.endedRuns
+            state.reported = state.reported.fieldwiseMax(counters)
+            return Reading(sample: live, counters: counters)
+        }
+    }
+
+    /// What a checkpoint keeps of the counters (`CounterCheckpoint.Entry`), consistent with each other.
+    public struct CounterState: Sendable, Equatable {
+        public var reported: CgroupCounters
+        public var endedRuns: CgroupCounters
+        /// Nil when no run is live.
+        public var liveRunBaseline: CgroupCounters?
+    }
+
+    public var counterState: CounterState {
+        state.withLock { CounterState(reported: $0.reported, endedRuns: $0.endedRuns, liveRunBaseline: $0.runIsLive ? $0.baseline : nil) }
+    }
+
+    /// Carries on from counters an earlier Steward recorded, before this reader's first run.
+    package func resume(from counters: CgroupCounters) {
+        state.withLock { state in
+            guard !state.runIsLive else { return }
+            state.endedRuns = counters
+            state.reported = counters
         }
     }
 

@@ -43,17 +43,26 @@ public struct CgroupCounters: Sendable, Equatable {
 
     /// Sums field by field; a value absent on one side keeps the other side's.
     public static func + (lhs: CgroupCounters, rhs: CgroupCounters) -> CgroupCounters {
-        func sum<T: AdditiveArithmetic>(_ a: T?, _ b: T?) -> T? {
+        lhs.merged(with: rhs, +, +)
+    }
+
+    /// The larger value of each field; a value absent on one side keeps the other side's.
+    public func fieldwiseMax(_ other: CgroupCounters) -> CgroupCounters {
+        merged(with: other, max, max)
+    }
+
+    private func merged(with other: CgroupCounters, _ seconds: (Double, Double) -> Double, _ count: (UInt64, UInt64) -> UInt64) -> CgroupCounters {
+        func merge<T>(_ a: T?, _ b: T?, _ combine: (T, T) -> T) -> T? {
             guard let a else { return b }
             guard let b else { return a }
-            return a + b
+            return combine(a, b)
         }
         return CgroupCounters(
-            cpuUserSeconds: sum(lhs.cpuUserSeconds, rhs.cpuUserSeconds),
-            cpuSystemSeconds: sum(lhs.cpuSystemSeconds, rhs.cpuSystemSeconds),
-            oomKills: sum(lhs.oomKills, rhs.oomKills),
-            memoryPressureSomeSeconds: sum(lhs.memoryPressureSomeSeconds, rhs.memoryPressureSomeSeconds),
-            memoryPressureFullSeconds: sum(lhs.memoryPressureFullSeconds, rhs.memoryPressureFullSeconds)
+            cpuUserSeconds: merge(cpuUserSeconds, other.cpuUserSeconds, seconds),
+            cpuSystemSeconds: merge(cpuSystemSeconds, other.cpuSystemSeconds, seconds),
+            oomKills: merge(oomKills, other.oomKills, count),
+            memoryPressureSomeSeconds: merge(memoryPressureSomeSeconds, other.memoryPressureSomeSeconds, seconds),
+            memoryPressureFullSeconds: merge(memoryPressureFullSeconds, other.memoryPressureFullSeconds, seconds)
         )
     }
 }

@@ -91,6 +91,13 @@ public struct ControlSettings: Sendable, Equatable {
         let directory = userID == 0 ? "/run/steward" : runtimeDirectory.map { $0 + "/steward" }
         return directory.map { "\($0)/\(stem).sock" }
     }
+
+    /// Where the Steward whose control socket is `socketPath` keeps its services' counters while it
+    /// runs, for a Steward started after a crash to carry on from: beside the socket, `.counters`
+    /// instead of `.sock` (`/run/steward/web.counters`).
+    public static func countersPath(forSocket socketPath: String) -> String {
+        (socketPath.hasSuffix(".sock") ? String(socketPath.dropLast(5)) : socketPath) + ".counters"
+    }
 }
 
 /// How Steward decides that a started service is up.

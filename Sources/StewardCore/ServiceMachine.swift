@@ -253,8 +253,11 @@ public struct ServiceMachine: Sendable {
     private var nextDelay: Duration
     private var generation = 0
 
-    public init(restartPolicy: RestartPolicy, backoff: BackoffPolicy, stopTimeout: Duration, readyTimeout: Duration? = nil) {
+    /// `restarts`: the counts to carry on from (an earlier Steward's, from its checkpoint).
+    public init(restartPolicy: RestartPolicy, backoff: BackoffPolicy, stopTimeout: Duration, readyTimeout: Duration? = nil,
+                restarts: [RestartReason: Int] = [:]) {
         self.restartPolicy = restartPolicy
+        self.restarts = restarts
         self.backoff = backoff
         self.stopTimeout = stopTimeout
         self.readyTimeout = readyTimeout

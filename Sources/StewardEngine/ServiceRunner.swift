@@ -1,4 +1,5 @@
 import CgroupFS
+import CgroupStats
 import FoundationEssentials
 import Logging
 import StewardConfig
@@ -78,6 +79,12 @@ final class ServiceRunner: Sendable {
         }.value
     }
 
+    /// Carries on from an earlier Steward's counts and counters; only before the loop runs.
+    func resume(restarts: [RestartReason: Int], counters: CgroupCounters) {
+        snapshot.update { $0.restarts = restarts }
+        reader.resume(from: counters)
+    }
+
     /// Releases what a runner whose loop never ran holds (its output pipes, its notify socket).
     func discard() {
         inbox.finish()
@@ -96,7 +103,8 @@ final class ServiceRunner: Sendable {
             restartPolicy: configuration.restart,
             backoff: configuration.backoff,
             stopTimeout: configuration.stopTimeout,
-            readyTimeout: configuration.readiness == .notify ? configuration.startTimeout : nil
+            readyTimeout: configuration.readiness == .notify ? configuration.startTimeout : nil,
+            restarts: snapshot.value.restarts
         )
         let inbox = inbox
         var effects = RunEffects(

@@ -19,6 +19,7 @@ public final class Supervisor: Sendable {
     private let output: ServiceOutput
     private let budget: DescriptorBudget
     private let sampler = MemorySampler()
+    private let checkpoint: CounterCheckpointFile?
     /// Bumped after every change of any service's snapshot: wait on it to follow the services (the
     /// CLI's systemd status line does).
     public let changes = Watched(0)
@@ -34,18 +35,24 @@ public final class Supervisor: Sendable {
         var loops: [String: Task<Void, Never>] = [:]
         /// The memory sampler.
         var sampler: Task<Void, Never>?
+        /// Writes the counter checkpoint after changes.
+        var checkpointWriter: Task<Void, Never>?
     }
 
     /// Prepares the cgroup tree (nothing is started yet). On error nothing is left behind.
-    /// `budget` caps the cgroup files all services' readers keep open together.
+    /// `budget` caps the cgroup files all services' readers keep open together. With
+    /// `countersFile`, the services' counters are kept there while Steward runs, and a Steward
+    /// started after a crash carries on from them (`CounterCheckpointFile`).
     public init(
         configuration: StewardConfiguration,
         layout: HostLayout? = nil,
         output: ServiceOutput = .lines(PrefixedOutputSink()),
         budget: DescriptorBudget = .quarterOfOpenFileLimit(),
+        countersFile: String? = nil,
         logger: Logger = Logger(label: "steward")
     ) throws {
         self.output = output
+        self.checkpoint = countersFile.map(CounterCheckpointFile.init)
         self.logger = logger
         self.budget = budget
         let tree = try CgroupTree(layout: layout ?? HostLayout.current(), root: configuration.cgroupRoot)
@@ -116,6 +123,7 @@ public final class Supervisor: Sendable {
     /// once each of those has been spawned (or failed to be). Only the first call does anything.
     public func start() async {
         guard phase.value == .initial else { return }
+        resumeCounters()
         await Leftovers.stopAll(configuration.services, in: tree, logger: logger)
         var began = false
         let sampler = sampler
@@ -125,11 +133,61 @@ public final class Supervisor: Sendable {
             guard phase == .initial else { return }
             began = true
             startLoops(of: runners)
-            state.withLock { $0.sampler = Task { await sampler.run() } }
+            state.withLock { state in
+                state.sampler = Task { await sampler.run() }
+                state.checkpointWriter = checkpoint.map { _ in Task { await self.writeCheckpointAfterChanges() } }
+            }
             phase = .running
         }
         guard began else { return }
         await startAutostartServices(runners)
+    }
+
+    // MARK: Counters across Stewards
+
+    /// Carries on from the counters an earlier Steward recorded (it crashed or was killed): each
+    /// service's restarts, and its cgroup counters plus what the cgroup its live run had, if that is
+    /// still there, counted since (`CounterCheckpoint.Entry.resumedCounters`). Before the leftovers
+    /// are stopped, so their counters are read first. Not while another Steward uses the same root.
+    private func resumeCounters() {
+        guard let checkpoint, tree.ownsRootAlone, let recorded = checkpoint.load(logger: logger) else { return }
+        var resumed: [String] = []
+        for runner in runners {
+            guard let entry = recorded.services[runner.configuration.name] else { continue }
+            // A reader of its own that keeps no descriptor: the leftover cgroup is about to go.
+            let leftover = CgroupReader(cgroup: runner.cgroup, budget: DescriptorBudget(descriptors: 0)).sample()?.counters
+            runner.resume(restarts: entry.restarts, counters: entry.resumedCounters(leftover: leftover))
+            resumed.append(runner.configuration.name)
+        }
+        logger.notice("carried on from the counters an earlier Steward recorded in \(checkpoint.path): \(resumed.isEmpty ? "none of its services is configured now" : resumed.joined(separator: ", "))")
+    }
+
+    /// Records every service's counters in the checkpoint file, if there is one: what a scrape is
+    /// about to show must be there before it is shown, so that no counter can go back after a crash.
+    public func recordCounters() {
+        guard let checkpoint else { return }
+        var recorded = CounterCheckpoint()
+        for runner in runners {
+            let counters = runner.reader.counterState
+            recorded.services[runner.configuration.name] = CounterCheckpoint.Entry(
+                restarts: runner.snapshot.value.restarts, reported: counters.reported, endedRuns: counters.endedRuns,
+                liveRunBaseline: counters.liveRunBaseline
+            )
+        }
+        checkpoint.write(recorded, logger: logger)
+    }
+
+    /// After each change of any service (a run began or ended, a restart was counted), writes the
+    /// checkpoint: at most ten times a second, the changes meanwhile in one write.
+    private func writeCheckpointAfterChanges() async {
+        var written = -1
+        while !Task.isCancelled {
+            let last = written
+            guard let seen = try? await changes.wait(until: { $0 != last }) else { return }
+            recordCounters()
+            written = seen
+            try? await Task.sleep(for: .milliseconds(100))
+        }
     }
 
     private func startLoops(of runners: [ServiceRunner]) {
@@ -282,7 +340,15 @@ public final class Supervisor: Sendable {
             if loops[runner.configuration.name] != nil { runner.finish() } else { runner.discard() }
         }
         for loop in loops.values { await loop.value }
-        state.withLock { $0.sampler }?.cancel()
+        let (sampler, writer) = state.withLock { ($0.sampler, $0.checkpointWriter) }
+        sampler?.cancel()
+        if let writer {
+            writer.cancel()
+            await writer.value
+            // Every service stopped: nothing for a next Steward to carry on from. (Without a start,
+            // an earlier Steward's checkpoint is left for the next one, with its leftovers.)
+            checkpoint?.remove()
+        }
         tree.tearDown()
         phase.update { $0 = .finished }
     }

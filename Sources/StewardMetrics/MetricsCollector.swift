@@ -25,6 +25,7 @@ public final class MetricsCollector: Sendable {
         let started = ContinuousClock.now
         let reads = services.map { $0.reader.read() }
         let elapsed = ContinuousClock.now - started
+        supervisor.recordCounters()
         let readings = zip(services, reads).map(reading)
         let errors = readings.reduce(0) { $0 + ($1.cgroup?.errors.count ?? 0) }
         let scrape = [
@@ -49,7 +50,11 @@ public final class MetricsCollector: Sendable {
 
     /// One service's families; nil for a name Steward does not supervise.
     public func collect(service name: String) -> [MetricFamily]? {
-        supervisor.service(named: name).map { ServiceMetrics.families([reading($0, $0.reader.read())]) }
+        supervisor.service(named: name).map { service in
+            let read = service.reader.read()
+            supervisor.recordCounters()
+            return ServiceMetrics.families([reading(service, read)])
+        }
     }
 
     /// The service's cgroup as its reader read it, with its counters across runs (the reader's lock

@@ -90,7 +90,9 @@ struct Run: AsyncParsableCommand {
         let control = try claimControlSocket(configuration.control, logger: logger)
         let observer = SystemdNotifier()
         let (output, logs) = logging.serviceOutput(keeping: configuration.control)
-        let supervisor = try Supervisor(configuration: configuration, output: output, logger: logger)
+        let supervisor = try Supervisor(
+            configuration: configuration, output: output, countersFile: control.map { ControlSettings.countersPath(forSocket: $0.path) }, logger: logger
+        )
         let path = config
         do {
             try await Supervising(supervisor: supervisor, observer: observer, logger: logger).run(
@@ -171,7 +173,9 @@ struct Exec: AsyncParsableCommand {
         limitMallocRetention()
         let observer = SystemdNotifier()
         let (output, logs) = logging.serviceOutput(keeping: configuration.control)
-        let supervisor = try Supervisor(configuration: configuration, output: output, logger: logger)
+        let supervisor = try Supervisor(
+            configuration: configuration, output: output, countersFile: controlSocket.map { ControlSettings.countersPath(forSocket: $0.path) }, logger: logger
+        )
         do {
             try await Supervising(supervisor: supervisor, observer: observer, logger: logger).run(
                 servingMetricsAt: metricsAddress, control: controlSocket, logs: logs, untilSettled: true, forwardStopSignal: true

@@ -1,5 +1,6 @@
 @testable import CgroupFS
 import Foundation
+import StewardConfig
 import StewardTestSupport
 import Testing
 
@@ -461,6 +462,91 @@ extension CLITests {
         }
         await second.cleanUp()
         await first.cleanUp()
+    }
+
+    @Test("after kill -9 of `steward run`, the next Steward's counters carry on from the checkpoint: restarts and CPU seconds never go back; a clean exit removes it; a damaged one is refused and counters start from zero")
+    func countersCarryOnAfterAKill() async throws {
+        let socket = socketPath()
+        let counters = ControlSettings.countersPath(forSocket: socket)
+        let marks = FileManager.default.temporaryDirectory.appendingPathComponent("steward-marks-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: marks, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: marks); unlink(counters) }
+        let port = try freeLoopbackPort()
+        let config = try writeConfig("""
+            [control]
+            socket = "\(socket)"
+            [metrics]
+            listen = "127.0.0.1:\(port)"
+
+            [services.burner]
+            # Only its first run uses CPU worth measuring, so what a later Steward shows above it
+            # can only come from the first run's counters.
+            command = ["/bin/sh", "-c", "if mkdir \(marks)/burned 2>/dev/null; then i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; fi; echo burner $$; exec sleep 1000"]
+
+            [services.flappy]
+            # Fails twice, then stays up: two restarts, and no more in later Stewards.
+            command = ["/bin/sh", "-c", "echo x >> \(marks)/runs; [ $(wc -l < \(marks)/runs) -ge 3 ] || exit 1; echo flappy $$; exec sleep 1000"]
+            restart = "always"
+            restart_delay = "10ms"
+            """)
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        func scrape() throws -> (cpuSeconds: Double, restarts: Double) {
+            let (status, text) = try runCurl("http://127.0.0.1:\(port)/metrics")
+            try #require(status == 0)
+            func value(_ family: String, _ labels: [String]) throws -> Double {
+                let line = try #require(text.split(separator: "\n").first { $0.hasPrefix(family + "{") && labels.allSatisfy($0.contains) }, "\(family) \(labels)")
+                return try #require(Double(line.split(separator: " ").last ?? ""))
+            }
+            let cpu = try value("steward_service_cpu_seconds_total", ["service=\"burner\"", "mode=\"user\""])
+                + value("steward_service_cpu_seconds_total", ["service=\"burner\"", "mode=\"system\""])
+            return (cpu, try value("steward_service_restarts_total", ["service=\"flappy\"", "reason=\"exit\""]))
+        }
+        let tree = try scratchCgroupTree()
+        defer { tree.tearDown() }
+        let leaf = tree.layout.mode == .unified ? "cli/" + CgroupTree.supervisorLeafName : "cli"
+        let first = try await StewardProcess(["run", "--config", config, "--log-target", "console"], in: tree)
+        var stewards = [first]
+        do {
+            _ = try await announcedPid(first, "burner")
+            _ = try await announcedPid(first, "flappy")
+            let before = try scrape()
+            #expect(before.restarts == 2 && before.cpuSeconds > 0, "\(before)")
+            #expect(FileManager.default.fileExists(atPath: counters), "a running Steward keeps its checkpoint at \(counters)")
+            kill(first.pid, SIGKILL)
+            _ = try await withDeadline("the first Steward to die") { await first.waitForExit() }
+
+            let second = try await StewardProcess(["run", "--config", config, "--log-target", "console"], in: tree, cgroup: leaf)
+            stewards.append(second)
+            try await withDeadline("the counters carried on") {
+                await second.output.waitForLine { $0.text.contains("carried on from the counters an earlier Steward recorded in \(counters): burner, flappy") }
+            }
+            _ = try await announcedPid(second, "burner")
+            _ = try await announcedPid(second, "flappy")
+            let after = try scrape()
+            // The first run's cgroup was still there when the second Steward started: its final
+            // counters were read before it was stopped, so nothing the first Steward showed is lost.
+            #expect(after.restarts == 2, "restarts carried on: \(after)")
+            #expect(after.cpuSeconds >= before.cpuSeconds, "CPU seconds never go back: \(before) then \(after)")
+            print("counters before the kill: \(before), after: \(after)")
+            kill(second.pid, SIGTERM)
+            #expect(try await withDeadline("exit") { await second.waitForExit() } == .exited(0))
+            #expect(!FileManager.default.fileExists(atPath: counters), "a clean exit removes the checkpoint")
+
+            try "steward-counters 9\nservice flappy\nrestarts exit=40\n".write(toFile: counters, atomically: true, encoding: .utf8)
+            let third = try await StewardProcess(["run", "--config", config, "--log-target", "console"], in: tree, cgroup: leaf)
+            stewards.append(third)
+            try await withDeadline("the damaged checkpoint refused") {
+                await third.output.waitForLine { $0.text.contains("cannot use the counter checkpoint \(counters):1: expected 'steward-counters 1'") }
+            }
+            _ = try await announcedPid(third, "flappy")
+            #expect(try scrape().restarts == 0, "counters start from zero")
+            kill(third.pid, SIGTERM)
+            #expect(try await withDeadline("exit") { await third.waitForExit() } == .exited(0))
+        } catch {
+            for steward in stewards.reversed() { await steward.cleanUp() }
+            throw error
+        }
+        for steward in stewards.reversed() { await steward.cleanUp() }
     }
 
     @Test("a second Steward in the same cgroup leaves the first one's running services alone")
