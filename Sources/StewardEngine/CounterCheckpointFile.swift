@@ -21,9 +21,53 @@ final class CounterCheckpointFile: Sendable {
         self.path = path
     }
 
+    /// Carries on from the counters an earlier Steward recorded (it crashed or was killed): each
+    /// service's restarts, and its cgroup counters plus what the cgroup its live run had, if that is
+    /// still there, counted since (`CounterCheckpoint.Entry.resumedCounters`). Before the leftovers
+    /// are stopped, so that their counters are read first.
+    func resume(_ runners: [ServiceRunner], logger: Logger) {
+        guard let recorded = load(logger: logger) else { return }
+        var resumed: [String] = []
+        for runner in runners {
+            guard let entry = recorded.services[runner.configuration.name] else { continue }
+            // A reader of its own that keeps no descriptor: the leftover cgroup is about to go.
+            let leftover = CgroupReader(cgroup: runner.cgroup, budget: DescriptorBudget(descriptors: 0)).sample()?.counters
+            runner.resume(restarts: entry.restarts, counters: entry.resumedCounters(leftover: leftover))
+            resumed.append(runner.configuration.name)
+        }
+        logger.notice("carried on from the counters an earlier Steward recorded in \(path): \(resumed.isEmpty ? "none of its services is configured now" : resumed.joined(separator: ", "))")
+    }
+
+    /// Writes every service's counters.
+    func record(_ runners: [ServiceRunner], logger: Logger) {
+        var recorded = CounterCheckpoint()
+        for runner in runners {
+            let counters = runner.reader.counterState
+            recorded.services[runner.configuration.name] = CounterCheckpoint.Entry(
+                restarts: runner.snapshot.value.restarts, reported: counters.reported, endedRuns: counters.endedRuns,
+                liveRunBaseline: counters.liveRunBaseline
+            )
+        }
+        write(recorded, logger: logger)
+    }
+
+    /// After each change of any service (`changes`: a run began or ended, a restart was counted),
+    /// records the counters: at most ten times a second, the changes meanwhile in one write. Until
+    /// cancelled.
+    func recordAfterChanges(_ changes: Watched<Int>, of runners: @Sendable () -> [ServiceRunner], logger: Logger) async {
+        var written = -1
+        while !Task.isCancelled {
+            let last = written
+            guard let seen = try? await changes.wait(until: { $0 != last }) else { return }
+            record(runners(), logger: logger)
+            written = seen
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
     /// The checkpoint an earlier Steward left; nil if there is none, or (logged) if it cannot be
     /// used: then the counters start from zero, as if there were none.
-    func load(logger: Logger) -> CounterCheckpoint? {
+    private func load(logger: Logger) -> CounterCheckpoint? {
         let text: String
         do {
             text = try CgroupFile.readText(path)
@@ -41,7 +85,7 @@ final class CounterCheckpointFile: Sendable {
         }
     }
 
-    func write(_ checkpoint: CounterCheckpoint, logger: Logger) {
+    private func write(_ checkpoint: CounterCheckpoint, logger: Logger) {
         let text = checkpoint.text
         lastError.withLock { lastError in
             do {

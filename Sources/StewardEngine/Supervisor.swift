@@ -123,7 +123,8 @@ public final class Supervisor: Sendable {
     /// once each of those has been spawned (or failed to be). Only the first call does anything.
     public func start() async {
         guard phase.value == .initial else { return }
-        resumeCounters()
+        // Not while another Steward uses the same root: its services' counters are its own.
+        if tree.ownsRootAlone { checkpoint?.resume(runners, logger: logger) }
         await Leftovers.stopAll(configuration.services, in: tree, logger: logger)
         var began = false
         let sampler = sampler
@@ -135,7 +136,9 @@ public final class Supervisor: Sendable {
             startLoops(of: runners)
             state.withLock { state in
                 state.sampler = Task { await sampler.run() }
-                state.checkpointWriter = checkpoint.map { _ in Task { await self.writeCheckpointAfterChanges() } }
+                state.checkpointWriter = checkpoint.map { checkpoint in
+                    Task { await checkpoint.recordAfterChanges(self.changes, of: { self.runners }, logger: self.logger) }
+                }
             }
             phase = .running
         }
@@ -143,51 +146,10 @@ public final class Supervisor: Sendable {
         await startAutostartServices(runners)
     }
 
-    // MARK: Counters across Stewards
-
-    /// Carries on from the counters an earlier Steward recorded (it crashed or was killed): each
-    /// service's restarts, and its cgroup counters plus what the cgroup its live run had, if that is
-    /// still there, counted since (`CounterCheckpoint.Entry.resumedCounters`). Before the leftovers
-    /// are stopped, so their counters are read first. Not while another Steward uses the same root.
-    private func resumeCounters() {
-        guard let checkpoint, tree.ownsRootAlone, let recorded = checkpoint.load(logger: logger) else { return }
-        var resumed: [String] = []
-        for runner in runners {
-            guard let entry = recorded.services[runner.configuration.name] else { continue }
-            // A reader of its own that keeps no descriptor: the leftover cgroup is about to go.
-            let leftover = CgroupReader(cgroup: runner.cgroup, budget: DescriptorBudget(descriptors: 0)).sample()?.counters
-            runner.resume(restarts: entry.restarts, counters: entry.resumedCounters(leftover: leftover))
-            resumed.append(runner.configuration.name)
-        }
-        logger.notice("carried on from the counters an earlier Steward recorded in \(checkpoint.path): \(resumed.isEmpty ? "none of its services is configured now" : resumed.joined(separator: ", "))")
-    }
-
     /// Records every service's counters in the checkpoint file, if there is one: what a scrape is
     /// about to show must be there before it is shown, so that no counter can go back after a crash.
     public func recordCounters() {
-        guard let checkpoint else { return }
-        var recorded = CounterCheckpoint()
-        for runner in runners {
-            let counters = runner.reader.counterState
-            recorded.services[runner.configuration.name] = CounterCheckpoint.Entry(
-                restarts: runner.snapshot.value.restarts, reported: counters.reported, endedRuns: counters.endedRuns,
-                liveRunBaseline: counters.liveRunBaseline
-            )
-        }
-        checkpoint.write(recorded, logger: logger)
-    }
-
-    /// After each change of any service (a run began or ended, a restart was counted), writes the
-    /// checkpoint: at most ten times a second, the changes meanwhile in one write.
-    private func writeCheckpointAfterChanges() async {
-        var written = -1
-        while !Task.isCancelled {
-            let last = written
-            guard let seen = try? await changes.wait(until: { $0 != last }) else { return }
-            recordCounters()
-            written = seen
-            try? await Task.sleep(for: .milliseconds(100))
-        }
+        checkpoint?.record(runners, logger: logger)
     }
 
     private func startLoops(of runners: [ServiceRunner]) {

@@ -1,9 +1,11 @@
-// libFuzzer harness for the TOML reader (Sources/StewardTOML) and the config layer on top of it
-// (Sources/StewardConfig). Built and run by Tests/fuzz/run.
+// libFuzzer harness for the TOML reader (Sources/StewardTOML), the config layer on top of it
+// (Sources/StewardConfig), and the counter checkpoint's reader (StewardCore.CounterCheckpoint, whose
+// text must read back as itself). Built and run by Tests/fuzz/run.
 //
 // Input: the bytes, decoded as UTF-8 (invalid sequences become U+FFFD). A thrown TOMLSyntaxError or
 // ConfigError is a correct answer; a trap, sanitizer report or hang is a finding.
 import StewardConfig
+import StewardCore
 import StewardTOML
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -24,6 +26,10 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         blackHole(configuration)
     } catch {
         blackHole("\(error)")
+    }
+
+    if let checkpoint = try? CounterCheckpoint(parsing: text, file: "fuzz.counters") {
+        precondition((try? CounterCheckpoint(parsing: checkpoint.text, file: "again")) == checkpoint, "a checkpoint's text does not read back as itself")
     }
     return 0
 }
