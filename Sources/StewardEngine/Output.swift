@@ -51,6 +51,8 @@ final class OutputPump: Sendable {
     let stdoutWrite: FileDescriptor
     let stderrWrite: FileDescriptor
     private let sources: [DispatchSourceRead]
+    /// Left by each source's cancel handler, once it has handed on the pipe's last lines.
+    private let drained = DispatchGroup()
     private static let queue = DispatchQueue(label: "steward.output")
 
     init(service: String, sink: any OutputSink, maximumLineBytes: Int = 16 * 1024) throws {
@@ -73,12 +75,14 @@ final class OutputPump: Sendable {
                 }
             }
             source.setEventHandler(handler: drain)
-            source.setCancelHandler {
+            drained.enter()
+            source.setCancelHandler { [drained] in
                 drain() // what was written before the pipe closed still counts
                 if let rest = splitter.withLock({ $0.finish() }) {
                     sink.write(service: service, stream: stream, line: rest)
                 }
                 try? readEnd.close()
+                drained.leave()
             }
             source.activate()
             sources.append(source)
@@ -88,10 +92,13 @@ final class OutputPump: Sendable {
         self.sources = sources
     }
 
+    /// Stops reading once what the pipes hold has been handed on: a service's last lines (what it
+    /// printed as it stopped) reach the sink before Steward, stopping, can exit.
     func close() {
         try? stdoutWrite.close()
         try? stderrWrite.close()
         sources.forEach { $0.cancel() }
+        drained.wait()
     }
 }
 

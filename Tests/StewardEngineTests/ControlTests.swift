@@ -332,8 +332,8 @@ extension CLITests {
                 return try #require(Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]))
             }
             let before = try rssAnonKiB()
-            FileManager.default.createFile(atPath: socket + ".go", contents: nil)
-            try await withDeadline("50 MB printed") { await steward.output.waitForLine { $0.text == "big | done" } }
+            _ = FileManager.default.createFile(atPath: socket + ".go", contents: nil)
+            _ = try await withDeadline("50 MB printed") { await steward.output.waitForLine { $0.text == "big | done" } }
             let after = try rssAnonKiB()
             print("RssAnon of steward before and after a service printed 50 MB: \(before) KiB, \(after) KiB")
             #expect(after - before < 16 << 10, "the ring holds 256 KiB; 50 MB passed through")
@@ -517,7 +517,7 @@ extension CLITests {
 
             let second = try await StewardProcess(["run", "--config", config, "--log-target", "console"], in: tree, cgroup: leaf)
             stewards.append(second)
-            try await withDeadline("the counters carried on") {
+            _ = try await withDeadline("the counters carried on") {
                 await second.output.waitForLine { $0.text.contains("carried on from the counters an earlier Steward recorded in \(counters): burner, flappy") }
             }
             _ = try await announcedPid(second, "burner")
@@ -535,7 +535,7 @@ extension CLITests {
             try "steward-counters 9\nservice flappy\nrestarts exit=40\n".write(toFile: counters, atomically: true, encoding: .utf8)
             let third = try await StewardProcess(["run", "--config", config, "--log-target", "console"], in: tree, cgroup: leaf)
             stewards.append(third)
-            try await withDeadline("the damaged checkpoint refused") {
+            _ = try await withDeadline("the damaged checkpoint refused") {
                 await third.output.waitForLine { $0.text.contains("cannot use the counter checkpoint \(counters):1: expected 'steward-counters 1'") }
             }
             _ = try await announcedPid(third, "flappy")
