@@ -112,9 +112,13 @@ public struct ControlClient: Sendable {
                 head.headers.add(name: "Content-Type", value: "application/json")
                 head.headers.add(name: "Content-Length", value: String(body.count))
             }
-            try await outbound.write(.head(head))
-            if let body { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
-            try await outbound.write(.end(nil))
+            // The whole request in one write: written piece by piece, a server that answered and
+            // closed after the head (a GET is complete without its end) could close the channel
+            // under the next piece, and the answer would be lost to "I/O on closed channel".
+            var request: [HTTPClientRequestPart] = [.head(head)]
+            if let body { request.append(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+            request.append(.end(nil))
+            try await outbound.write(contentsOf: request)
             var answer = Answer(status: 0, body: [])
             for try await part in inbound {
                 switch part {

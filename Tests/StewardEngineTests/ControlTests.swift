@@ -238,7 +238,8 @@ extension CLITests {
             let count = read(fd, &buffer, buffer.count)
             close(fd)
             #expect(String(decoding: buffer.prefix(max(0, count)), as: UTF8.self).hasPrefix("HTTP/1.1 400"))
-            #expect(try await ctl(["--socket", socket, "status"]).status == 0, "Steward still serves")
+            let afterGarbage = try await ctl(["--socket", socket, "status"])
+            #expect(afterGarbage.status == 0, "Steward still serves: \(afterGarbage)")
             // Bad values are 400 with the API's one-line error body.
             for (method, path, body) in [("GET", "/v1/services/idle/logs?lines=many", ""), ("POST", "/v1/services/idle/stop?timeout=nan", ""),
                                          ("POST", "/v1/services/idle/signal", "{not json")] {
