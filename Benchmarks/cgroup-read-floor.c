@@ -4,6 +4,10 @@
  *
  *   cgroup-read-floor open ROUNDS   open/read/close every file each round (what a naive reader does)
  *   cgroup-read-floor pread ROUNDS  open once, then pread from offset 0 each round (what Steward does)
+ *   cgroup-read-floor pread ROUNDS IDLE_MS
+ *                                   the same with the CPU left idle for IDLE_MS between rounds, as a
+ *                                   scrape comes after idle: on this VM the kernel's reads then cost
+ *                                   more than in a tight loop, whoever makes them
  *
  * Prints the median and 99th percentile of a round in microseconds. Reads until read() returns 0,
  * as Steward does, so both make the same calls per file apart from open/close.
@@ -37,11 +41,12 @@ static void drain(int fd, const char *path) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3 || (strcmp(argv[1], "open") && strcmp(argv[1], "pread"))) {
-        fprintf(stderr, "usage: %s open|pread ROUNDS < paths\n", argv[0]);
+    if ((argc != 3 && argc != 4) || (strcmp(argv[1], "open") && strcmp(argv[1], "pread"))) {
+        fprintf(stderr, "usage: %s open|pread ROUNDS [IDLE_MS] < paths\n", argv[0]);
         return 2;
     }
     int keep = strcmp(argv[1], "pread") == 0, rounds = atoi(argv[2]);
+    int idle_ms = argc == 4 ? atoi(argv[3]) : 0;
     static char *paths[MAX_FILES];
     static int fds[MAX_FILES];
     int count = 0;
@@ -63,6 +68,7 @@ int main(int argc, char **argv) {
             if (!keep) close(fd);
         }
         times[round] = now_us() - start;
+        if (idle_ms > 0) usleep(idle_ms * 1000);
     }
     qsort(times, rounds, sizeof(double), compare);
     printf("%d files: median %.0f us, p99 %.0f us per round\n", count, times[rounds / 2], times[rounds * 99 / 100]);

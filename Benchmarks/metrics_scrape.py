@@ -4,7 +4,8 @@
 Builds Benchmarks/cgroup-read-floor.c, runs `steward run` with N idle services (`sleep infinity`) in a
 cgroup of its own below this script's cgroups, scrapes /metrics over one keep-alive connection (as
 Prometheus does), and prints:
-  - the C floor: open/read/close of the same files per round (and, for reference, pread on kept fds);
+  - the C floor: open/read/close of the same files per round (and, for reference, pread on kept fds,
+    in a tight loop and with the CPU idle for 10 ms between rounds, as before a scrape);
   - Steward's collection time per scrape (its own steward_scrape_duration_seconds: reading and parsing
     every service's files), and the full GET /metrics time seen by the client;
   - Steward's RSS with N services, before and after the scrapes.
@@ -144,8 +145,11 @@ def measure(args, binary, work):
 
         files = [path for name in names for path in service_files(bench, name)]
         paths = "\n".join(files) + "\n"
-        floors = {mode: subprocess.run([floor, mode, str(args.scrapes)], input=paths, capture_output=True, text=True, check=True).stdout.strip()
-                  for mode in ("open", "pread")}
+        def floor_run(*arguments):
+            return subprocess.run([floor, *arguments], input=paths, capture_output=True, text=True, check=True).stdout.strip()
+        floors = {"open": floor_run("open", str(args.scrapes)), "pread": floor_run("pread", str(args.scrapes)),
+                  # Rounds 10 ms apart, as scrapes come after idle (fewer rounds: they take longer).
+                  "pread idle": floor_run("pread", str(min(args.scrapes, 200)), "10")}
     finally:
         steward.terminate()
         steward.wait(timeout=60)
@@ -160,6 +164,7 @@ def measure(args, binary, work):
           f"kernel {os.uname().release}")
     print(f"  C floor, open/read/close: {floors['open']}")
     print(f"  C, kept fds + pread:      {floors['pread']}")
+    print(f"  same, 10 ms idle between: {floors['pread idle']}")
     print(f"  Steward collection:       median {us(statistics.median(collect))}, p99 {us(percentile(collect, 0.99))} "
           f"per scrape = {statistics.median(collect) / floor_median:.2f}x the open/read/close floor")
     print(f"  Steward GET /metrics:     median {us(statistics.median(wall))}, p99 {us(percentile(wall, 0.99))} "
