@@ -41,9 +41,13 @@ public struct CgroupCounters: Sendable, Equatable {
         )
     }
 
-    /// Sums field by field; a value absent on one side keeps the other side's.
+    /// Sums field by field; a value absent on one side keeps the other side's. Counts saturate at
+    /// UInt64.max rather than trap: a checkpoint file may hold any value.
     public static func + (lhs: CgroupCounters, rhs: CgroupCounters) -> CgroupCounters {
-        lhs.merged(with: rhs, +, +)
+        lhs.merged(with: rhs, +) { a, b in
+            let (sum, overflow) = a.addingReportingOverflow(b)
+            return overflow ? .max : sum
+        }
     }
 
     /// The larger value of each field; a value absent on one side keeps the other side's.

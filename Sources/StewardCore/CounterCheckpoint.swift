@@ -35,10 +35,12 @@ public struct CounterCheckpoint: Sendable, Equatable {
 
         /// Where the counters of a new Steward start: the ended runs', plus what the cgroup of the
         /// run that was live at the crash (`leftover`, still there when nobody removed it) counted
-        /// since it began; never below what was reported, so nothing a scrape saw goes back.
+        /// since it began; never below what was reported, so nothing a scrape saw goes back. With no
+        /// live run recorded, a leftover cgroup is not added: its counters may be in the ended runs'
+        /// already (its removal failed), and counting them twice would be as wrong as losing them.
         public func resumedCounters(leftover: CgroupCounters?) -> CgroupCounters {
             var counted = endedRuns
-            if let leftover { counted = counted + leftover.since(liveRunBaseline ?? .none) }
+            if let leftover, let liveRunBaseline { counted = counted + leftover.since(liveRunBaseline) }
             return counted.fieldwiseMax(reported)
         }
     }

@@ -14,41 +14,71 @@ import SystemPackage
 /// over it), so a crash mid-write leaves the previous checkpoint.
 final class CounterCheckpointFile: Sendable {
     let path: String
-    /// Serialises writes; holds the last write error, logged once rather than at every scrape.
-    private let lastError = Mutex<String?>(nil)
+    private let state = Mutex(State())
+
+    private struct State {
+        /// Written only once open (after the earlier Steward's file was read) and until removed: a
+        /// scrape answered before `start` or after `shutdown` must not replace or recreate it.
+        var phase = Phase.notOpen
+        /// The last write error, logged once rather than at every scrape.
+        var lastError: String?
+    }
+
+    private enum Phase {
+        case notOpen, open, removed
+    }
 
     init(path: String) {
         self.path = path
     }
 
-    /// Carries on from the counters an earlier Steward recorded (it crashed or was killed): each
-    /// service's restarts, and its cgroup counters plus what the cgroup its live run had, if that is
-    /// still there, counted since (`CounterCheckpoint.Entry.resumedCounters`). Before the leftovers
-    /// are stopped, so that their counters are read first.
-    func resume(_ runners: [ServiceRunner], logger: Logger) {
-        guard let recorded = load(logger: logger) else { return }
-        var resumed: [String] = []
-        for runner in runners {
-            guard let entry = recorded.services[runner.configuration.name] else { continue }
-            // A reader of its own that keeps no descriptor: the leftover cgroup is about to go.
-            let leftover = CgroupReader(cgroup: runner.cgroup, budget: DescriptorBudget(descriptors: 0)).sample()?.counters
-            runner.resume(restarts: entry.restarts, counters: entry.resumedCounters(leftover: leftover))
-            resumed.append(runner.configuration.name)
+    /// Opens the checkpoint for writing. With `runners`, first carries on from the counters an
+    /// earlier Steward recorded (it crashed or was killed): each service's restarts, and its cgroup
+    /// counters with what its live run's cgroup, if still there, counted since
+    /// (`CounterCheckpoint.Entry.resumedCounters`). Before the leftovers are stopped, so that their
+    /// counters are read first.
+    func open(resuming runners: [ServiceRunner]?, logger: Logger) {
+        state.withLock { state in
+            guard state.phase == .notOpen else { return }
+            state.phase = .open
+            guard let runners, let recorded = load(logger: logger) else { return }
+            var resumed: [String] = []
+            for runner in runners {
+                guard let entry = recorded.services[runner.configuration.name] else { continue }
+                // A reader of its own that keeps no descriptor: the leftover cgroup is about to go.
+                let leftover = CgroupReader(cgroup: runner.cgroup, budget: DescriptorBudget(descriptors: 0)).sample()?.counters
+                runner.resume(restarts: entry.restarts, counters: entry.resumedCounters(leftover: leftover))
+                resumed.append(runner.configuration.name)
+            }
+            logger.notice("carried on from the counters an earlier Steward recorded in \(path): \(resumed.isEmpty ? "none of its services is configured now" : resumed.joined(separator: ", "))")
         }
-        logger.notice("carried on from the counters an earlier Steward recorded in \(path): \(resumed.isEmpty ? "none of its services is configured now" : resumed.joined(separator: ", "))")
     }
 
-    /// Writes every service's counters.
+    /// Writes every service's counters, read under the same lock as the write, so that writes land
+    /// in the order their counters were read (a later write never holds older counters).
     func record(_ runners: [ServiceRunner], logger: Logger) {
-        var recorded = CounterCheckpoint()
-        for runner in runners {
-            let counters = runner.reader.counterState
-            recorded.services[runner.configuration.name] = CounterCheckpoint.Entry(
-                restarts: runner.snapshot.value.restarts, reported: counters.reported, endedRuns: counters.endedRuns,
-                liveRunBaseline: counters.liveRunBaseline
-            )
+        state.withLock { state in
+            guard state.phase == .open else { return }
+            var recorded = CounterCheckpoint()
+            for runner in runners {
+                let counters = runner.reader.counterState
+                recorded.services[runner.configuration.name] = CounterCheckpoint.Entry(
+                    restarts: runner.snapshot.value.restarts, reported: counters.reported, endedRuns: counters.endedRuns,
+                    liveRunBaseline: counters.liveRunBaseline
+                )
+            }
+            do {
+                try replace(with: recorded.text)
+                if state.lastError != nil { logger.notice("the counter checkpoint \(path) is written again") }
+                state.lastError = nil
+            } catch {
+                let message = "\(error)"
+                if state.lastError != message {
+                    logger.warning("cannot write the counter checkpoint: \(message); after a crash, counters would start from an older checkpoint or from zero")
+                }
+                state.lastError = message
+            }
         }
-        write(recorded, logger: logger)
     }
 
     /// After each change of any service (`changes`: a run began or ended, a restart was counted),
@@ -65,16 +95,27 @@ final class CounterCheckpointFile: Sendable {
         }
     }
 
+    /// Removes the file for good: nothing is written after this.
+    func remove() {
+        state.withLock { state in
+            state.phase = .removed
+            _ = unlink(path)
+        }
+    }
+
     /// The checkpoint an earlier Steward left; nil if there is none, or (logged) if it cannot be
-    /// used: then the counters start from zero, as if there were none.
+    /// used: then the counters start from zero, as if there were none. A symbolic link is not
+    /// followed (the file may sit in a shared directory beside a configured socket).
     private func load(logger: Logger) -> CounterCheckpoint? {
         let text: String
         do {
-            text = try CgroupFile.readText(path)
-        } catch where error.errno == .noSuchFileOrDirectory {
+            let fd = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec, .noFollow], retryOnInterrupt: true)
+            defer { try? fd.close() }
+            text = try CgroupFile.readText(fd, path: path)
+        } catch let error as Errno where error == .noSuchFileOrDirectory {
             return nil
         } catch {
-            logger.warning("cannot read the counter checkpoint: \(error); counters start from zero")
+            logger.warning("cannot read the counter checkpoint \(path): \(error); counters start from zero")
             return nil
         }
         do {
@@ -85,36 +126,19 @@ final class CounterCheckpointFile: Sendable {
         }
     }
 
-    private func write(_ checkpoint: CounterCheckpoint, logger: Logger) {
-        let text = checkpoint.text
-        lastError.withLock { lastError in
-            do {
-                try replace(with: text)
-                if lastError != nil { logger.notice("the counter checkpoint \(path) is written again") }
-                lastError = nil
-            } catch {
-                let message = "\(error)"
-                if lastError != message {
-                    logger.warning("cannot write the counter checkpoint: \(message); after a crash, counters would start from an older checkpoint or from zero")
-                }
-                lastError = message
-            }
-        }
-    }
-
-    func remove() {
-        lastError.withLock { _ in _ = unlink(path) }
-    }
-
+    /// Replaces the file whole: a fresh temporary file (never one another user planted, nor a link),
+    /// renamed over it.
     private func replace(with text: String) throws(CgroupFSError) {
         let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
         if !directory.isEmpty, mkdir(directory, 0o755) != 0, errno != EEXIST {
             throw CgroupFSError(path: directory, operation: "create the directory", errno: Errno(rawValue: errno))
         }
         let temporary = path + ".new"
+        // Left by a crash mid-write, or planted: gone, and O_EXCL makes sure the file is ours.
+        _ = unlink(temporary)
         let fd: FileDescriptor
         do {
-            fd = try FileDescriptor.open(FilePath(temporary), .writeOnly, options: [.create, .truncate, .closeOnExec],
+            fd = try FileDescriptor.open(FilePath(temporary), .writeOnly, options: [.create, .exclusiveCreate, .noFollow, .closeOnExec],
                                          permissions: [.ownerReadWrite], retryOnInterrupt: true)
         } catch {
             throw CgroupFSError(path: temporary, operation: "create", errno: error as? Errno ?? .ioError)

@@ -93,12 +93,13 @@ final class OutputPump: Sendable {
     }
 
     /// Stops reading once what the pipes hold has been handed on: a service's last lines (what it
-    /// printed as it stopped) reach the sink before Steward, stopping, can exit.
+    /// printed as it stopped) reach the sink before Steward, stopping, can exit. At most 5 s: a sink
+    /// that cannot write (Steward's own stdout a full pipe nobody reads) must not keep Steward up.
     func close() {
         try? stdoutWrite.close()
         try? stderrWrite.close()
         sources.forEach { $0.cancel() }
-        drained.wait()
+        _ = drained.wait(timeout: .now() + 5)
     }
 }
 

@@ -123,8 +123,8 @@ public final class Supervisor: Sendable {
     /// once each of those has been spawned (or failed to be). Only the first call does anything.
     public func start() async {
         guard phase.value == .initial else { return }
-        // Not while another Steward uses the same root: its services' counters are its own.
-        if tree.ownsRootAlone { checkpoint?.resume(runners, logger: logger) }
+        // Resumed only when no other Steward uses the same root: its services' counters are its own.
+        checkpoint?.open(resuming: tree.ownsRootAlone ? runners : nil, logger: logger)
         await Leftovers.stopAll(configuration.services, in: tree, logger: logger)
         var began = false
         let sampler = sampler

@@ -87,9 +87,13 @@ import Testing
         // It is gone (systemd removed it): what was reported, the most anyone saw.
         (CounterCheckpoint.Entry(reported: .init(cpuUserSeconds: 11), endedRuns: .init(cpuUserSeconds: 10), liveRunBaseline: .init(cpuUserSeconds: 2)),
          nil, CgroupCounters(cpuUserSeconds: 11)),
-        // No run was live at the checkpoint, but a cgroup is there (a run began after it): counted from zero.
+        // No run was live at the checkpoint, yet a cgroup is there (its removal failed after its
+        // counters joined the ended runs'): not added again.
         (CounterCheckpoint.Entry(reported: .init(cpuUserSeconds: 10), endedRuns: .init(cpuUserSeconds: 10)),
-         CgroupCounters(cpuUserSeconds: 0.5, oomKills: 1), CgroupCounters(cpuUserSeconds: 10.5, oomKills: 1)),
+         CgroupCounters(cpuUserSeconds: 0.5, oomKills: 1), CgroupCounters(cpuUserSeconds: 10)),
+        // A damaged but well-formed count cannot overflow the sum (the supervisor must not trap).
+        (CounterCheckpoint.Entry(endedRuns: .init(oomKills: .max), liveRunBaseline: CgroupCounters.none),
+         CgroupCounters(oomKills: 3), CgroupCounters(oomKills: .max)),
         // Never below reported, field by field (a cgroup made anew: its counters restarted lower).
         (CounterCheckpoint.Entry(reported: .init(cpuUserSeconds: 20, cpuSystemSeconds: 1), endedRuns: .init(cpuUserSeconds: 10), liveRunBaseline: .init(cpuUserSeconds: 9)),
          CgroupCounters(cpuUserSeconds: 1, cpuSystemSeconds: 3), CgroupCounters(cpuUserSeconds: 20, cpuSystemSeconds: 3)),
