@@ -28,6 +28,9 @@ final class CounterCheckpointFile: Sendable {
         case notOpen, open, removed
     }
 
+    /// What a checkpoint may weigh when read back (10,000 services take about 4 MiB).
+    static let maximumBytes = 16 << 20
+
     init(path: String) {
         self.path = path
     }
@@ -111,6 +114,12 @@ final class CounterCheckpointFile: Sendable {
         do {
             let fd = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec, .noFollow], retryOnInterrupt: true)
             defer { try? fd.close() }
+            // A few hundred bytes per service: anything near this size is not a checkpoint.
+            var status = stat()
+            if fstat(fd.rawValue, &status) == 0, status.st_size > Self.maximumBytes {
+                logger.warning("cannot use the counter checkpoint \(path): \(status.st_size) bytes, more than a checkpoint's \(Self.maximumBytes) at most; counters start from zero")
+                return nil
+            }
             text = try CgroupFile.readText(fd, path: path)
         } catch let error as Errno where error == .noSuchFileOrDirectory {
             return nil
