@@ -22,6 +22,8 @@ final class CounterCheckpointFile: Sendable {
         var phase = Phase.notOpen
         /// The last write error, logged once rather than at every scrape.
         var lastError: String?
+        /// What the file holds: a scrape of services whose counters did not move writes nothing.
+        var written: CounterCheckpoint?
     }
 
     private enum Phase {
@@ -70,8 +72,10 @@ final class CounterCheckpointFile: Sendable {
                     liveRunBaseline: counters.liveRunBaseline
                 )
             }
+            guard recorded != state.written else { return }
             do {
                 try replace(with: recorded.text)
+                state.written = recorded
                 if state.lastError != nil { logger.notice("the counter checkpoint \(path) is written again") }
                 state.lastError = nil
             } catch {

@@ -61,6 +61,10 @@ struct CounterCheckpointFileTests {
             #expect((written.endedRuns.cpuUserSeconds ?? 0) >= 7 && (written.reported.cpuUserSeconds ?? 0) >= 7, "\(written)")
             #expect(written.liveRunBaseline != nil, "a run is live")
             #expect(try String(contentsOfFile: directory + "/target", encoding: .utf8) == "keep", "the planted link's target is untouched")
+            // Nothing moved since (svc sleeps): the file is not written again.
+            let inode = try #require(try FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? Int)
+            supervisor.recordCounters()
+            #expect(try FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? Int == inode, "unchanged counters are not rewritten")
 
             await supervisor.shutdown()
             #expect(!FileManager.default.fileExists(atPath: path), "a clean shutdown removes the checkpoint")
